@@ -1,0 +1,88 @@
+"""Shared fixtures: a real sandbox server on 127.0.0.1, a running qasync loop, a data folder."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def sandbox_session() -> Iterator[object]:
+    """One sandbox for the whole run (read-mostly tests); default demo size."""
+    from invoicedesk.sandbox import Sandbox
+
+    sb = Sandbox(seed=7)
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[object]:
+    """A fresh sandbox per test, for tests that change state, advance the clock or inject faults."""
+    from invoicedesk.sandbox import Sandbox
+
+    sb = Sandbox(seed=11, orders=120, invoices=120)
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throw-away data folder; nothing a test does touches the real user's folders."""
+    d = tmp_path / "data"
+    d.mkdir()
+    monkeypatch.setenv("INVOICEDESK_DATA_DIR", str(d))
+    return d
+
+
+@pytest.fixture
+def arun():
+    """Run a coroutine to completion in a plain asyncio loop (core tests without Qt)."""
+    loop = asyncio.new_event_loop()
+
+    def run(coro, timeout: float = 30.0):
+        return loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    yield run
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def qloop(qapp):
+    """A qasync loop marked running inside pytest-qt's QApplication (see STYLE.md)."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    return loop
+
+
+@pytest.fixture
+def qrun(qtbot, qloop):
+    """Run a coroutine on the qasync loop while Qt keeps processing events."""
+
+    def run(coro, timeout: int = 15000):
+        task = qloop.create_task(coro)
+        qtbot.waitUntil(task.done, timeout=timeout)
+        return task.result()
+
+    yield run
+    left = [t for t in asyncio.all_tasks(qloop) if not t.done()]
+    for t in left:
+        t.cancel()
+    if left:
+        qtbot.waitUntil(lambda: all(t.done() for t in left))
