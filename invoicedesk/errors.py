@@ -64,25 +64,53 @@ class NotFoundError(ServiceError):
 class RateLimitedError(ServiceError):
     """The service said 429 and retries did not get through."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        service: str = "",
+        account: str = "",
+        endpoint: str = "",
+        status: int | None = 429,
+    ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+        super().__init__(message, service=service, account=account, endpoint=endpoint, status=status)
 
 
 class BannedError(RateLimitedError):
     """Jumpseller banned the client for too many 429s, until ``until``."""
 
-    def __init__(self, message: str, *, until: datetime | None = None, **kw: object) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        until: datetime | None = None,
+        service: str = "",
+        account: str = "",
+        endpoint: str = "",
+        status: int | None = 429,
+    ) -> None:
         self.until = until
-        super().__init__(message, **kw)
+        super().__init__(message, service=service, account=account, endpoint=endpoint, status=status)
 
 
 class RejectedError(ServiceError):
     """The service understood the request and refused it; ``messages`` are its words, verbatim."""
 
-    def __init__(self, messages: list[str], **kw: object) -> None:
+    def __init__(
+        self,
+        messages: list[str],
+        *,
+        service: str = "",
+        account: str = "",
+        endpoint: str = "",
+        status: int | None = None,
+    ) -> None:
         self.messages = list(messages) or ["The service refused the request without a reason."]
-        super().__init__("; ".join(self.messages), **kw)  # type: ignore[arg-type]
+        super().__init__(
+            "; ".join(self.messages), service=service, account=account, endpoint=endpoint, status=status
+        )
 
 
 class MalformedResponseError(ServiceError):

@@ -1,0 +1,366 @@
+"""Accounts and configuration: which Jumpseller stores and Marketplacer sellers to work with.
+
+The configuration is a TOML file (format in the README). It never holds a secret: tokens come
+from the environment variable an account names (for headless use) or from the OS keyring.
+A bad file gets one clear sentence naming the file, the key and what is wrong.
+
+Where things live:
+- config: ``--config PATH``, else ``$INVOICEDESK_CONFIG``, else ``config.toml`` in the user
+  config folder for "InvoiceDesk" (platformdirs);
+- data (cache, logs of actions): ``$INVOICEDESK_DATA_DIR``, else the user data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from invoicedesk import APP_NAME
+from invoicedesk.errors import ConfigError
+
+DEFAULT_JUMPSELLER_API = "https://api.jumpseller.com/v1"
+KEYRING_SERVICE = APP_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class JumpsellerAccount:
+    """A Jumpseller store: API login (also the store code in signed requests) and its endpoints."""
+
+    name: str
+    login: str
+    api_url: str = DEFAULT_JUMPSELLER_API
+    invoicing_url: str = ""
+    token_env: str = ""
+    hooks_token_env: str = ""
+
+    @property
+    def source(self) -> str:
+        return "jumpseller"
+
+    @property
+    def token_key(self) -> str:
+        return f"jumpseller:{self.name}:token"
+
+    @property
+    def hooks_token_key(self) -> str:
+        return f"jumpseller:{self.name}:hooks_token"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketplacerAccount:
+    """A seller on one Marketplacer marketplace (each marketplace has its own host)."""
+
+    name: str
+    api_url: str
+    api_key_env: str = ""
+    currency: str = "AUD"
+    basic_user: str = ""
+    basic_password_env: str = ""
+
+    @property
+    def source(self) -> str:
+        return "marketplacer"
+
+    @property
+    def api_key_key(self) -> str:
+        return f"marketplacer:{self.name}:api_key"
+
+    @property
+    def basic_password_key(self) -> str:
+        return f"marketplacer:{self.name}:basic_password"
+
+
+Account = JumpsellerAccount | MarketplacerAccount
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    jumpseller: tuple[JumpsellerAccount, ...] = ()
+    marketplacer: tuple[MarketplacerAccount, ...] = ()
+    auto_sync_minutes: int = 0
+    path: Path | None = None
+
+    @property
+    def accounts(self) -> tuple[Account, ...]:
+        return (*self.jumpseller, *self.marketplacer)
+
+    def account(self, name: str) -> Account:
+        for acc in self.accounts:
+            if acc.name == name:
+                return acc
+        known = ", ".join(a.name for a in self.accounts) or "none configured"
+        raise ConfigError(f"No account named '{name}' (accounts: {known}).")
+
+
+# --------------------------------------------------------------------------------------------
+# Locations
+
+
+def default_config_path() -> Path:
+    env = os.environ.get("INVOICEDESK_CONFIG")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def data_dir() -> Path:
+    env = os.environ.get("INVOICEDESK_DATA_DIR")
+    path = Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def log_dir() -> Path:
+    env = os.environ.get("INVOICEDESK_DATA_DIR")
+    if env:
+        path = Path(env) / "logs"
+    else:
+        path = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Loading and validation
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read and validate the config file; a missing default file is an empty configuration."""
+    explicit = path is not None or "INVOICEDESK_CONFIG" in os.environ
+    cfg_path = path if path is not None else default_config_path()
+    if not cfg_path.exists():
+        if explicit:
+            raise ConfigError(f"{cfg_path}: no such configuration file.")
+        return Config(path=cfg_path)
+    try:
+        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{cfg_path}: not valid TOML ({exc}).") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{cfg_path}: cannot be read ({exc.__class__.__name__}).") from None
+    return parse_config(data, path=cfg_path)
+
+
+def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config:
+    where = str(path) if path else "configuration"
+    known_top = {"jumpseller", "marketplacer", "auto_sync_minutes"}
+    for key in data:
+        if key not in known_top:
+            raise ConfigError(f"{where}: unknown key '{key}' (expected {', '.join(sorted(known_top))}).")
+
+    js = tuple(
+        _jumpseller(entry, where, i) for i, entry in enumerate(_tables(data, "jumpseller", where))
+    )
+    mp = tuple(
+        _marketplacer(entry, where, i)
+        for i, entry in enumerate(_tables(data, "marketplacer", where))
+    )
+    names = [a.name for a in js] + [a.name for a in mp]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{where}: account name '{dupes[0]}' is used more than once.")
+    auto = data.get("auto_sync_minutes", 0)
+    if not isinstance(auto, int) or isinstance(auto, bool) or auto < 0:
+        raise ConfigError(f"{where}: 'auto_sync_minutes' must be a whole number of minutes, 0 = off.")
+    return Config(jumpseller=js, marketplacer=mp, auto_sync_minutes=auto, path=path)
+
+
+def _tables(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{where}: '{key}' must be a list of tables ([[{key}]]).")
+    return value
+
+
+def _str(entry: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str:
+    value = entry.get(key, "")
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: '{key}' must be a string, not {type(value).__name__}.")
+    if required and not value.strip():
+        raise ConfigError(f"{where}: '{key}' is required.")
+    return value.strip()
+
+
+def _url(value: str, key: str, where: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: '{key}' must be an http(s) URL, got '{value}'.")
+    if parts.username or parts.password or parts.query:
+        raise ConfigError(f"{where}: '{key}' must not carry credentials or a query string.")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise ConfigError(f"{where}: '{key}' uses plain http; only https is allowed off this machine.")
+    return value.rstrip("/")
+
+
+def _env_name(entry: Mapping[str, Any], key: str, where: str) -> str:
+    value = _str(entry, key, where)
+    if value and not value.replace("_", "").isalnum():
+        raise ConfigError(f"{where}: '{key}' must name an environment variable, got '{value}'.")
+    return value
+
+
+_SECRET_KEYS = {"token", "authtoken", "api_key", "hooks_token", "password", "basic_password"}
+
+
+def _no_secrets(entry: Mapping[str, Any], where: str) -> None:
+    for key in entry:
+        if key in _SECRET_KEYS:
+            raise ConfigError(
+                f"{where}: '{key}' must not be in the configuration file; "
+                "keep secrets in the OS keyring or name an environment variable with '*_env'."
+            )
+
+
+def _jumpseller(entry: Mapping[str, Any], where: str, index: int) -> JumpsellerAccount:
+    at = f"{where} [[jumpseller]] #{index + 1}"
+    _no_secrets(entry, at)
+    known = {"name", "login", "api_url", "invoicing_url", "token_env", "hooks_token_env"}
+    for key in entry:
+        if key not in known:
+            raise ConfigError(f"{at}: unknown key '{key}'.")
+    name = _str(entry, "name", at, required=True)
+    at = f"{where} [[jumpseller]] '{name}'"
+    api_url = _str(entry, "api_url", at) or DEFAULT_JUMPSELLER_API
+    invoicing = _str(entry, "invoicing_url", at)
+    return JumpsellerAccount(
+        name=name,
+        login=_str(entry, "login", at, required=True),
+        api_url=_url(api_url, "api_url", at),
+        invoicing_url=_url(invoicing, "invoicing_url", at) if invoicing else "",
+        token_env=_env_name(entry, "token_env", at),
+        hooks_token_env=_env_name(entry, "hooks_token_env", at),
+    )
+
+
+def _marketplacer(entry: Mapping[str, Any], where: str, index: int) -> MarketplacerAccount:
+    at = f"{where} [[marketplacer]] #{index + 1}"
+    _no_secrets(entry, at)
+    known = {"name", "api_url", "api_key_env", "currency", "basic_user", "basic_password_env"}
+    for key in entry:
+        if key not in known:
+            raise ConfigError(f"{at}: unknown key '{key}'.")
+    name = _str(entry, "name", at, required=True)
+    at = f"{where} [[marketplacer]] '{name}'"
+    currency = _str(entry, "currency", at) or "AUD"
+    if len(currency) != 3 or not currency.isalpha():
+        raise ConfigError(f"{at}: 'currency' must be a 3-letter ISO 4217 code, got '{currency}'.")
+    return MarketplacerAccount(
+        name=name,
+        api_url=_url(_str(entry, "api_url", at, required=True), "api_url", at),
+        api_key_env=_env_name(entry, "api_key_env", at),
+        currency=currency.upper(),
+        basic_user=_str(entry, "basic_user", at),
+        basic_password_env=_env_name(entry, "basic_password_env", at),
+    )
+
+
+def dump_config(config: Config) -> str:
+    """The TOML text of a configuration (used by the accounts dialog); never contains secrets."""
+    lines: list[str] = []
+    if config.auto_sync_minutes:
+        lines += [f"auto_sync_minutes = {config.auto_sync_minutes}", ""]
+    for js in config.jumpseller:
+        lines.append("[[jumpseller]]")
+        lines.append(f"name = {_q(js.name)}")
+        lines.append(f"login = {_q(js.login)}")
+        lines.append(f"api_url = {_q(js.api_url)}")
+        for key in ("invoicing_url", "token_env", "hooks_token_env"):
+            value = getattr(js, key)
+            if value:
+                lines.append(f"{key} = {_q(value)}")
+        lines.append("")
+    for mp in config.marketplacer:
+        lines.append("[[marketplacer]]")
+        lines.append(f"name = {_q(mp.name)}")
+        lines.append(f"api_url = {_q(mp.api_url)}")
+        lines.append(f"currency = {_q(mp.currency)}")
+        for key in ("api_key_env", "basic_user", "basic_password_env"):
+            value = getattr(mp, key)
+            if value:
+                lines.append(f"{key} = {_q(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _q(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def save_config(config: Config, path: Path) -> None:
+    """Write atomically so a crash never leaves half a configuration."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(dump_config(config), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Secrets
+
+
+class SecretSource(Protocol):
+    def get(self, key: str) -> str | None: ...
+    def set(self, key: str, value: str) -> None: ...
+
+
+class KeyringSecrets:
+    """The OS keyring (Secret Service, macOS Keychain, Windows Credential Locker)."""
+
+    def get(self, key: str) -> str | None:
+        import keyring
+        from keyring.errors import KeyringError
+
+        try:
+            return keyring.get_password(KEYRING_SERVICE, key)
+        except KeyringError:
+            return None
+
+    def set(self, key: str, value: str) -> None:
+        import keyring
+        from keyring.errors import KeyringError
+
+        try:
+            keyring.set_password(KEYRING_SERVICE, key, value)
+        except KeyringError as exc:
+            raise ConfigError(
+                f"The OS keyring refused to store the secret ({exc.__class__.__name__}); "
+                "use an environment variable instead."
+            ) from None
+
+
+@dataclass
+class StaticSecrets:
+    """Secrets held in memory: the demo's sandbox credentials, and tests."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+
+def resolve_secret(
+    env_name: str, key: str, secrets: SecretSource, *, what: str, account: str, required: bool = True
+) -> str | None:
+    """The env var named by the account wins (headless use); else the keyring entry."""
+    if env_name:
+        value = os.environ.get(env_name)
+        if value:
+            return value
+    value = secrets.get(key)
+    if value:
+        return value
+    if not required:
+        return None
+    hint = f"set ${env_name} or " if env_name else ""
+    raise ConfigError(f"No {what} for account '{account}': {hint}store it with the Accounts dialog.")
