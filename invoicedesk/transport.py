@@ -1,0 +1,909 @@
+"""HTTP policy in one place: safe clients, pacing, retries, JSON decoding and error mapping.
+
+Every service client (Jumpseller, Marketplacer, the invoicing endpoint) goes through a
+:class:`RequestPolicy`, so the rules that keep staff's data and credentials safe are written
+once:
+
+* credentials travel only in headers (httpx auth objects), never in URLs, and never appear in
+  exception texts, reprs or log records (:func:`redact`);
+* plain ``http://`` is refused except to the loopback sandbox (:func:`check_url`);
+* reads (GET) are retried with exponential backoff and full jitter on connection errors,
+  timeouts, 5xx, 429 and unreadable bodies, within a bounded number of attempts and time;
+* writes (POST/PUT) are NEVER retried once the request may have reached the service: a lost
+  answer becomes :class:`~invoicedesk.errors.OutcomeUnknownError`, because sending an invoice
+  request twice can invoice an order twice;
+* a :class:`RatePacer` per account keeps requests under the published limits and adapts from
+  the ``...-Remaining`` headers, so 429s stay rare while throughput stays near the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import math
+import random
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from invoicedesk import __version__
+from invoicedesk.errors import (
+    AuthError,
+    BannedError,
+    InsecureURLError,
+    MalformedResponseError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    RejectedError,
+    ServiceError,
+    UnavailableError,
+)
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "JUMPSELLER_LIMITS",
+    "MARKETPLACER_LIMITS",
+    "USER_AGENT",
+    "RatePacer",
+    "RateWindow",
+    "RedactingFilter",
+    "RequestPolicy",
+    "RetryConfig",
+    "check_url",
+    "decode_json",
+    "make_http_client",
+    "redact",
+    "service_messages",
+]
+
+_log = logging.getLogger(__name__)
+
+USER_AGENT = f"InvoiceDesk/{__version__}"
+
+#: Explicit timeouts: a dead network shows up within seconds, a slow page still loads.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=10.0)
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+#: Methods that may be repeated without changing anything on the service.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: Status codes that mean "the service refused this request as sent" (its words are shown).
+_REJECTED = frozenset({400, 409, 415, 422})
+
+BAN_HEADER = "Jumpseller-BannedByRateLimit-Reset"
+
+
+# --------------------------------------------------------------------------------------------
+# URLs, clients and secrets
+# --------------------------------------------------------------------------------------------
+
+
+def check_url(url: str) -> str:
+    """Return ``url`` if credentials may be sent to it, else raise :class:`InsecureURLError`.
+
+    Plain ``http://`` is allowed only to the loopback sandbox; URLs carrying a user name or
+    password are refused outright because they end up in logs and browser histories.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise InsecureURLError(f"'{_safe_url(url)}' is not a valid web address.") from exc
+    host = parsed.host.lower()
+    if parsed.scheme not in ("http", "https") or not host:
+        raise InsecureURLError(
+            f"'{_safe_url(url)}' is not a web address: it must start with https://."
+        )
+    if parsed.userinfo:
+        raise InsecureURLError(
+            f"The address for {host} contains a user name or password; "
+            "enter credentials in their own fields instead."
+        )
+    if parsed.scheme == "http" and host not in _LOOPBACK_HOSTS:
+        raise InsecureURLError(
+            f"Refusing to send credentials to {host} over plain http://: "
+            "the address must start with https://."
+        )
+    return url
+
+
+def _safe_url(url: object) -> str:
+    """Scheme, host and path of ``url`` for messages: never user info or the query string."""
+    text = str(url)
+    try:
+        parsed = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError):
+        cut = text.split("?", 1)[0].split("#", 1)[0]
+        if "@" in cut:
+            cut = cut.rsplit("@", 1)[1]
+        return cut[:200]
+    if not parsed.host:
+        return parsed.path[:200]
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"
+
+
+def make_http_client(
+    *,
+    base_url: str = "",
+    timeout: httpx.Timeout | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_connections: int = 32,
+) -> httpx.AsyncClient:
+    """The one way InvoiceDesk builds an HTTP client.
+
+    TLS verification is always on, timeouts are explicit, HTTP/2 is off (the services speak
+    HTTP/1.1 and h2 adds a dependency), redirects are not followed (a redirect could carry
+    the Authorization header somewhere else), and the User-Agent names the app and version.
+    Create one per account inside the running event loop and close it on quit.
+    """
+    if base_url:
+        check_url(base_url)
+    _guard_library_logs()
+    merged = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    if headers:
+        merged.update(headers)
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=timeout or DEFAULT_TIMEOUT,
+        verify=True,
+        http2=False,
+        follow_redirects=False,
+        headers=merged,
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=4.0,
+        ),
+    )
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every occurrence of each secret in ``text`` by ``***``.
+
+    Secrets shorter than 4 characters are skipped: blanking every "a" would make messages
+    unreadable while protecting nothing.
+    """
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that blanks known secrets in every record it sees.
+
+    Attach it to a handler (or the ``invoicedesk`` and ``httpx`` loggers) as a last line of
+    defence; our own log calls already pass their text through :func:`redact`.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets: set[str] = {s for s in secrets if s}
+
+    def add(self, secret: str | None) -> None:
+        if secret:
+            self._secrets.add(secret)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            cleaned = redact(message, self._secrets)
+            if cleaned != message:
+                record.msg = cleaned
+                record.args = None
+        return True
+
+    def __repr__(self) -> str:
+        return f"RedactingFilter({len(self._secrets)} secrets)"
+
+
+_QUERY = re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*")
+
+
+class _LibraryLogFilter(RedactingFilter):
+    """Filter for httpx/httpcore loggers: they log full URLs, query strings included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _QUERY.sub(r"\1?…", message)
+        if cleaned != message:
+            record.msg = cleaned
+            record.args = None
+        return super().filter(record)
+
+
+_LIBRARY_FILTER = _LibraryLogFilter()
+_LIBRARY_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.proxy")
+
+
+def _guard_library_logs(secrets: Iterable[str | None] = ()) -> None:
+    """Attach the shared filter to the HTTP libraries' loggers (once) and teach it secrets."""
+    for name in _LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _LIBRARY_FILTER not in logger.filters:
+            logger.addFilter(_LIBRARY_FILTER)
+    for secret in secrets:
+        _LIBRARY_FILTER.add(secret)
+
+
+# --------------------------------------------------------------------------------------------
+# Pacing
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    """One published limit: at most ``limit`` requests per ``period`` seconds."""
+
+    limit: int
+    period: float
+    remaining_headers: tuple[str, ...] = ()
+    limit_headers: tuple[str, ...] = ()
+
+
+JUMPSELLER_LIMITS: tuple[RateWindow, ...] = (
+    RateWindow(
+        20,
+        1.0,
+        ("Jumpseller-PerSecondRateLimit-Remaining",),
+        ("Jumpseller-PerSecondRateLimit-Limit",),
+    ),
+    RateWindow(
+        800,
+        60.0,
+        ("Jumpseller-PerMinuteRateLimit-Remaining",),
+        ("Jumpseller-PerMinuteRateLimit-Limit",),
+    ),
+)
+
+#: Marketplacer documents 50 requests/s on REST but no headers; accept the common spellings.
+MARKETPLACER_LIMITS: tuple[RateWindow, ...] = (
+    RateWindow(
+        50,
+        1.0,
+        ("X-RateLimit-Remaining", "RateLimit-Remaining"),
+        ("X-RateLimit-Limit", "RateLimit-Limit"),
+    ),
+)
+
+
+class _Window:
+    """Sliding log of send times for one :class:`RateWindow`."""
+
+    __slots__ = ("limit", "log", "period", "spec")
+
+    def __init__(self, spec: RateWindow) -> None:
+        self.spec = spec
+        self.limit = spec.limit
+        self.period = spec.period
+        self.log: deque[float] = deque()
+
+
+class RatePacer:
+    """Keeps one account's requests under its rate limits, close to them but not over.
+
+    A sliding log per window (e.g. 20 per second AND 800 per minute): a request may go when
+    every window has room. Windows are a little longer than published (``margin``) so that
+    jitter between our clock and the service's does not push a burst over the edge.
+
+    It also listens to the service: when a ``...-Remaining`` header says fewer requests are
+    left than we account for (another app on the same store, a shared IP), the difference is
+    booked as if we had sent it; a ``...-Limit`` header replaces the configured limit; after
+    a 429 every send is held for the wait the service asked for. Share one pacer between all
+    clients of one account.
+    """
+
+    def __init__(
+        self,
+        windows: Sequence[RateWindow],
+        *,
+        margin: float = 0.03,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not windows:
+            raise ValueError("a pacer needs at least one window")
+        self._windows = [_Window(w) for w in windows]
+        self._margin = margin
+        self._clock = clock
+        self._sleep = sleep
+        self._hold_until = 0.0
+        self._lock: asyncio.Lock | None = None
+        self.banned_until: datetime | None = None
+        self.sent = 0
+        self.waited = 0.0
+        self.adjustments = 0
+
+    @classmethod
+    def jumpseller(cls) -> RatePacer:
+        return cls(JUMPSELLER_LIMITS)
+
+    @classmethod
+    def marketplacer(cls) -> RatePacer:
+        return cls(MARKETPLACER_LIMITS)
+
+    @property
+    def limits(self) -> list[tuple[int, float]]:
+        """Current (limit, period) per window, after any adaptation from headers."""
+        return [(w.limit, w.period) for w in self._windows]
+
+    def _lock_for_loop(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    def _purge(self, now: float) -> None:
+        for w in self._windows:
+            horizon = now - 2 * w.period - self._margin
+            while w.log and w.log[0] <= horizon:
+                w.log.popleft()
+
+    def _delay(self, now: float) -> float:
+        """Seconds until every window has room for one more request."""
+        wait = self._hold_until - now
+        for w in self._windows:
+            span = w.period + self._margin
+            log = w.log
+            # Count entries inside the window; the log may also keep a little history.
+            inside = 0
+            for stamp in reversed(log):
+                if stamp > now - span:
+                    inside += 1
+                else:
+                    break
+            if inside >= w.limit:
+                # The entry whose expiry frees the first slot.
+                oldest_needed = log[len(log) - w.limit]
+                wait = max(wait, oldest_needed + span - now)
+        return wait
+
+    async def acquire(self) -> float:
+        """Wait for a free slot, book it, and return the booking time (pass it to observe)."""
+        async with self._lock_for_loop():
+            while True:
+                now = self._clock()
+                self._purge(now)
+                wait = self._delay(now)
+                if wait <= 0:
+                    for w in self._windows:
+                        w.log.append(now)
+                    self.sent += 1
+                    return now
+                self.waited += wait
+                await self._sleep(wait)
+
+    def observe(self, headers: httpx.Headers, sent_at: float) -> None:
+        """Adapt to what the service says about its limits, from one response's headers."""
+        now = self._clock()
+        for w in self._windows:
+            limit = _first_int(headers, w.spec.limit_headers)
+            if limit is not None and limit > 0 and limit != w.limit:
+                _log.debug("rate limit for a %ss window is %s, not %s", w.period, limit, w.limit)
+                w.limit = limit
+            remaining = _first_int(headers, w.spec.remaining_headers)
+            if remaining is None or now - sent_at > w.period:
+                continue  # no information, or too stale to compare
+            # Everything we booked that the service could have counted for this request.
+            since = sent_at - w.period - self._margin
+            ours = sum(1 for stamp in w.log if stamp > since)
+            theirs = w.limit - max(remaining, 0)
+            # One request of slack absorbs window-edge noise; more means someone else is
+            # spending this account's budget, so book their share too.
+            if theirs - ours > 1 or (remaining <= 0 and theirs > ours):
+                extra = min(theirs - ours, w.limit)
+                w.log.extend([now] * extra)
+                # Keep the log sorted: booked-at-now entries are never older than the tail.
+                self.adjustments += 1
+
+    def hold(self, seconds: float) -> None:
+        """Hold every send for ``seconds`` (the service said 429 and how long to wait)."""
+        self._hold_until = max(self._hold_until, self._clock() + max(seconds, 0.0))
+
+    def ban(self, until: datetime) -> None:
+        """Remember a ban: no request is sent before ``until``."""
+        self.banned_until = until
+
+    def minute_wait(self) -> float:
+        """Seconds until the longest window frees a slot (used when a 429 gives no hint)."""
+        now = self._clock()
+        longest = max(self._windows, key=lambda w: w.period)
+        span = longest.period + self._margin
+        inside = [s for s in longest.log if s > now - span]
+        if len(inside) < longest.limit or not inside:
+            return longest.period / max(longest.limit, 1)
+        return max(inside[len(inside) - longest.limit] + span - now, 0.0)
+
+    def __repr__(self) -> str:
+        spec = ", ".join(f"{w.limit}/{w.period:g}s" for w in self._windows)
+        return f"RatePacer({spec}, sent={self.sent})"
+
+
+def _first_int(headers: httpx.Headers, names: Iterable[str]) -> int | None:
+    for name in names:
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return int(float(value.strip()))
+        except ValueError:
+            return None
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Decoding and error mapping
+# --------------------------------------------------------------------------------------------
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<"))
+
+
+def decode_json(response: httpx.Response, *, service: str = "", account: str = "") -> Any:
+    """Decode a response body as JSON or raise :class:`MalformedResponseError`.
+
+    The message names the endpoint *path* only: query strings can carry filters or, on
+    misconfigured systems, credentials.
+    """
+    endpoint = response.request.url.path if _has_request(response) else ""
+    body = response.content
+    if not body.strip():
+        raise MalformedResponseError(
+            f"the service sent an empty answer (HTTP {response.status_code}) where data was expected.",
+            service=service,
+            account=account,
+            endpoint=endpoint,
+            status=response.status_code,
+        )
+    if _looks_like_html(body):
+        raise MalformedResponseError(
+            f"the service sent a web page instead of data (HTTP {response.status_code}); "
+            "it may be down for maintenance.",
+            service=service,
+            account=account,
+            endpoint=endpoint,
+            status=response.status_code,
+        )
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedResponseError(
+            f"the service's answer is not complete or not valid JSON (HTTP {response.status_code}).",
+            service=service,
+            account=account,
+            endpoint=endpoint,
+            status=response.status_code,
+        ) from exc
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018 - raises RuntimeError when unset
+    except RuntimeError:
+        return False
+    return True
+
+
+def service_messages(body: bytes) -> list[str]:
+    """Every human message an error body holds, verbatim, in the order given.
+
+    Understands ``{"message": ...}``, ``{"error": ...}``, ``{"errors": ["..."]}``,
+    ``{"errors": [{"title", "detail"}]}`` (detail preferred, else title) and Rails-style
+    ``{"errors": {"field": ["..."]}}``. Plain short text is returned as it came; an HTML
+    page yields nothing (staff cannot read markup).
+    """
+    if not body.strip():
+        return []
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        if _looks_like_html(body):
+            return []
+        text = body.decode("utf-8", "replace").strip()
+        return [text[:500]] if text else []
+    out: list[str] = []
+
+    def take(value: object, prefix: str = "") -> None:
+        if isinstance(value, str):
+            if value.strip():
+                out.append(f"{prefix}{value}")
+        elif isinstance(value, Mapping):
+            detail = value.get("detail")
+            title = value.get("title")
+            message = value.get("message")
+            chosen = next(
+                (v for v in (detail, title, message) if isinstance(v, str) and v.strip()), None
+            )
+            if chosen is not None:
+                out.append(f"{prefix}{chosen}")
+            else:
+                for key, sub in value.items():
+                    take(sub, f"{prefix}{key} ")
+        elif isinstance(value, list):
+            for item in value:
+                take(item, prefix)
+
+    if isinstance(data, Mapping):
+        for key in ("message", "error", "errors", "error_description"):
+            if key in data:
+                take(data[key])
+    elif isinstance(data, list | str):
+        take(data)
+    return out
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now or datetime.now(UTC)
+    return max((when - current).total_seconds(), 0.0)
+
+
+def parse_ban_reset(value: str, *, now: datetime | None = None) -> datetime:
+    """When a Jumpseller ban ends: the header may hold epoch seconds, seconds left, an HTTP
+    date or an ISO 8601 timestamp (public sources do not say which); returns aware UTC."""
+    current = now or datetime.now(UTC)
+    text = value.strip()
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    if number is not None:
+        if number > 1_000_000_000:  # an epoch timestamp
+            return datetime.fromtimestamp(number, UTC)
+        return current + timedelta(seconds=max(number, 0.0))
+    try:
+        when = datetime.fromisoformat(text.replace(" UTC", "+00:00").replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return current + timedelta(minutes=10)  # unreadable: assume a short ban
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+def _local_time(when: datetime) -> str:
+    local = when.astimezone()
+    if local.date() == datetime.now().astimezone().date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --------------------------------------------------------------------------------------------
+# The request policy
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """How hard a read is retried. Writes are never retried once they may have been sent."""
+
+    max_attempts: int = 5
+    """Attempts for failures (errors, 5xx, unreadable bodies), the first included."""
+    max_rate_limited: int = 8
+    """How many 429 answers a single request waits out before giving up."""
+    base_delay: float = 0.25
+    max_delay: float = 8.0
+    total_time: float = 90.0
+    """Upper bound on the time one request may take, waits included."""
+    max_retry_after: float = 60.0
+    """A longer Retry-After than this is not waited for: the error says when to try again."""
+
+
+@dataclass
+class RequestStats:
+    """Counters a benchmark or a status bar can show."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+class RequestPolicy:
+    """Performs one logical request with pacing, bounded retries and typed errors.
+
+    ``service`` and ``account`` name the target in every error ("Jumpseller account
+    'demo-store' (/v1/orders.json): ..."). ``secrets`` are blanked from any text the
+    service echoes back. ``auth_message`` is the sentence shown for 401/403.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        service: str,
+        account: str,
+        pacer: RatePacer | None = None,
+        retry: RetryConfig | None = None,
+        secrets: Iterable[str | None] = (),
+        auth_message: str | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.http = http
+        self.service = service
+        self.account = account
+        self.pacer = pacer
+        self.retry = retry or RetryConfig()
+        self._secrets = tuple(s for s in secrets if s)
+        _guard_library_logs(self._secrets)
+        self.auth_message = auth_message or f"wrong credentials for account '{account}'"
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self.stats = RequestStats()
+
+    def __repr__(self) -> str:
+        return f"RequestPolicy(service={self.service!r}, account={self.account!r})"
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _error(self, cls: type[ServiceError], message: str, endpoint: str, status: int | None,
+               **extra: Any) -> ServiceError:
+        return cls(
+            redact(message, self._secrets),
+            service=self.service,
+            account=self.account,
+            endpoint=endpoint,
+            status=status,
+            **extra,
+        )
+
+    def _backoff(self, failures: int) -> float:
+        """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**n))."""
+        ceiling = min(self.retry.max_delay, self.retry.base_delay * (2 ** max(failures - 1, 0)))
+        return self._rng.uniform(0.0, ceiling)
+
+    def _log(self, level: int, message: str, *args: object) -> None:
+        if _log.isEnabledFor(level):
+            _log.log(level, "%s", redact(message % args if args else message, self._secrets))
+
+    def _check_ban(self, endpoint: str) -> None:
+        if self.pacer is None or self.pacer.banned_until is None:
+            return
+        until = self.pacer.banned_until
+        if until <= datetime.now(UTC):
+            self.pacer.banned_until = None
+            return
+        raise self._error(
+            BannedError,
+            f"too many requests: the service blocks this app until {_local_time(until)} "
+            "(local time). Try again after that.",
+            endpoint,
+            429,
+            until=until,
+        )
+
+    # -- the request -------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: httpx.QueryParams | Mapping[str, str | int] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+        expect_json: bool = True,
+    ) -> Any:
+        """Send ``method url`` under the policy and return the decoded JSON body.
+
+        Returns ``None`` for an empty 2xx body when ``expect_json`` is false.
+        """
+        method = method.upper()
+        idempotent = method in _IDEMPOTENT
+        endpoint = httpx.URL(url).path
+        started = time.monotonic()
+        deadline = started + self.retry.total_time
+        failures = 0
+        limited = 0
+        last: ServiceError | None = None
+
+        while True:
+            self._check_ban(endpoint)
+            sent_at = await self.pacer.acquire() if self.pacer else time.monotonic()
+            request = self.http.build_request(
+                method, url, params=params, content=content, headers=headers
+            )
+            self.stats.requests += 1
+            wait: float | None = None
+            try:
+                response = await self.http.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # Nothing left this machine: safe to try again, even for a write.
+                last = self._error(
+                    UnavailableError,
+                    f"could not connect to the service ({_describe(exc)}).",
+                    endpoint,
+                    None,
+                )
+                failures += 1
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                if not idempotent:
+                    raise self._error(
+                        OutcomeUnknownError,
+                        f"the request was sent but no answer came back ({_describe(exc)}). "
+                        "It may or may not have been carried out: check before trying again.",
+                        endpoint,
+                        None,
+                    ) from exc
+                last = self._error(
+                    UnavailableError,
+                    f"the service did not answer ({_describe(exc)}).",
+                    endpoint,
+                    None,
+                )
+                failures += 1
+            else:
+                status = response.status_code
+                self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+                if self.pacer is not None:
+                    self.pacer.observe(response.headers, sent_at)
+                ban = response.headers.get(BAN_HEADER)
+                if ban and status in (403, 429):
+                    until = parse_ban_reset(ban)
+                    if self.pacer is not None:
+                        self.pacer.ban(until)
+                    raise self._error(
+                        BannedError,
+                        f"too many requests: the service blocks this app until "
+                        f"{_local_time(until)} (local time). Try again after that.",
+                        endpoint,
+                        status,
+                        until=until,
+                    )
+                if 200 <= status < 300:
+                    if not expect_json and not response.content.strip():
+                        return None
+                    try:
+                        return decode_json(response, service=self.service, account=self.account)
+                    except MalformedResponseError as exc:
+                        if not idempotent:
+                            raise self._error(
+                                MalformedResponseError,
+                                f"{exc.message} The change was probably made: check before "
+                                "trying again.",
+                                endpoint,
+                                status,
+                            ) from exc
+                        last = exc
+                        failures += 1
+                elif status == 429:
+                    self.stats.rate_limited += 1
+                    limited += 1
+                    wait = self._rate_limit_wait(response)
+                    last = self._error(
+                        RateLimitedError,
+                        "the service is busy (too many requests); try again in a moment.",
+                        endpoint,
+                        status,
+                        retry_after=wait,
+                    )
+                    if wait > self.retry.max_retry_after or limited > self.retry.max_rate_limited:
+                        raise last
+                    if self.pacer is not None:
+                        # Every request of this account waits, not just this one.
+                        self.pacer.hold(wait)
+                elif status >= 500:
+                    text = "a web page" if _looks_like_html(response.content) else "an error"
+                    if not idempotent:
+                        raise self._error(
+                            OutcomeUnknownError,
+                            f"the service failed while handling the request (HTTP {status}, "
+                            f"{text}). It may or may not have been carried out: check before "
+                            "trying again.",
+                            endpoint,
+                            status,
+                        )
+                    messages = service_messages(response.content)
+                    detail = f": {'; '.join(messages)}" if messages else f" ({text})"
+                    last = self._error(
+                        UnavailableError,
+                        f"the service is failing (HTTP {status}){detail}.",
+                        endpoint,
+                        status,
+                    )
+                    failures += 1
+                else:
+                    raise self._status_error(response, endpoint)
+
+            # -- decide whether and when to try again ---------------------------------------
+            assert last is not None
+            if failures >= self.retry.max_attempts:
+                raise last
+            if wait is None:
+                wait = self._backoff(failures)
+            if time.monotonic() + wait > deadline:
+                raise last
+            if self.pacer is not None and last.status == 429:
+                wait = 0.0  # the pacer's hold makes the next acquire wait
+            self.stats.retries += 1
+            self._log(
+                logging.INFO,
+                "%s %s %s: %s; retrying in %.2fs",
+                self.service,
+                method,
+                endpoint,
+                last.message,
+                wait,
+            )
+            if wait > 0:
+                await self._sleep(wait)
+
+    def _rate_limit_wait(self, response: httpx.Response) -> float:
+        """How long a 429 asks us to wait: Retry-After, else the window that is full."""
+        after = parse_retry_after(response.headers.get("Retry-After"))
+        if after is not None:
+            return after
+        per_minute = _first_int(response.headers, ("Jumpseller-PerMinuteRateLimit-Remaining",))
+        if per_minute is not None and per_minute <= 0:
+            return self.pacer.minute_wait() if self.pacer else 5.0
+        # The per-second window (Jumpseller) or an unspecified limit: a second frees it.
+        return 1.0
+
+    def _status_error(self, response: httpx.Response, endpoint: str) -> ServiceError:
+        status = response.status_code
+        messages = [redact(m, self._secrets) for m in service_messages(response.content)]
+        if status in (401, 403):
+            return self._error(AuthError, self.auth_message, endpoint, status)
+        if status == 404:
+            text = "; ".join(messages) if messages else "not found."
+            return self._error(NotFoundError, text, endpoint, status)
+        if 300 <= status < 400:
+            return self._error(
+                MalformedResponseError,
+                f"the service redirected the request elsewhere (HTTP {status}); "
+                "check the address in the settings.",
+                endpoint,
+                status,
+            )
+        if not messages:
+            messages = [f"The service refused the request (HTTP {status})."]
+        return RejectedError(
+            messages,
+            service=self.service,
+            account=self.account,
+            endpoint=endpoint,
+            status=status,
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, secret-free description of a transport error (no URLs, no headers)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused or host unreachable"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the connection closed before the answer was complete"
+    return "the connection failed"
+
+
+def page_count(total: int, page_size: int) -> int:
+    """Pages needed for ``total`` records at ``page_size`` per page (at least one)."""
+    return max(1, math.ceil(total / page_size))
