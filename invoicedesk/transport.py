@@ -27,10 +27,10 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -61,11 +61,15 @@ __all__ = [
     "check_url",
     "decode_json",
     "make_http_client",
+    "page_count",
+    "pages_in_order",
     "redact",
     "service_messages",
 ]
 
 _log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 USER_AGENT = f"InvoiceDesk/{__version__}"
 
@@ -907,3 +911,33 @@ def _describe(exc: BaseException) -> str:
 def page_count(total: int, page_size: int) -> int:
     """Pages needed for ``total`` records at ``page_size`` per page (at least one)."""
     return max(1, math.ceil(total / page_size))
+
+
+async def pages_in_order(
+    fetch: Callable[[int], Awaitable[T]],
+    first: int,
+    last: int,
+    *,
+    ahead: int,
+) -> AsyncIterator[tuple[int, T]]:
+    """Yield ``(number, await fetch(number))`` for pages ``first..last``, in page order.
+
+    Up to ``ahead`` pages are in flight at once (the account's pacer decides how fast they
+    really go), and the consumer's pace bounds memory. The first failure cancels the rest
+    and is raised; closing the iterator early cancels everything still in flight.
+    """
+    pending: deque[tuple[int, asyncio.Task[T]]] = deque()
+    upcoming = first
+    try:
+        while upcoming <= last or pending:
+            while upcoming <= last and len(pending) < max(ahead, 1):
+                pending.append((upcoming, asyncio.ensure_future(fetch(upcoming))))
+                upcoming += 1
+            number, task = pending.popleft()
+            result = await task
+            yield number, result
+    finally:
+        for _, task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*(t for _, t in pending), return_exceptions=True)
