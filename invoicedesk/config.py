@@ -155,13 +155,8 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
         if key not in known_top:
             raise ConfigError(f"{where}: unknown key '{key}' (expected {', '.join(sorted(known_top))}).")
 
-    js = tuple(
-        _jumpseller(entry, where, i) for i, entry in enumerate(_tables(data, "jumpseller", where))
-    )
-    mp = tuple(
-        _marketplacer(entry, where, i)
-        for i, entry in enumerate(_tables(data, "marketplacer", where))
-    )
+    js = tuple(_jumpseller(entry, where, i) for i, entry in enumerate(_tables(data, "jumpseller", where)))
+    mp = tuple(_marketplacer(entry, where, i) for i, entry in enumerate(_tables(data, "marketplacer", where)))
     names = [a.name for a in js] + [a.name for a in mp]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

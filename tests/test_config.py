@@ -57,8 +57,10 @@ def test_documented_example_loads(tmp_path: Path) -> None:
         ('[[jumpseller]]\nname = "a"\nlogin = "a"\ntoken = "s3cret"\n', "must not be in the configuration"),
         ('[[jumpseller]]\nname = "a"\nlogin = 5\n', "'login' must be a string"),
         ('[[marketplacer]]\nname = "m"\napi_url = "https://x.example"\ncurrency = "dollars"\n', "ISO 4217"),
-        ('[[jumpseller]]\nname = "a"\nlogin = "a"\n[[marketplacer]]\nname = "a"\napi_url = "https://x.example"\n',
-         "used more than once"),
+        (
+            '[[jumpseller]]\nname = "a"\nlogin = "a"\n[[marketplacer]]\nname = "a"\napi_url = "https://x.example"\n',
+            "used more than once",
+        ),
         ("jumpseller = 3\n", "list of tables"),
         ("colour = 'red'\n", "unknown key 'colour'"),
         ("[[jumpseller]\n", "not valid TOML"),
@@ -90,7 +92,9 @@ def test_missing_default_file_is_empty_but_missing_explicit_file_is_an_error(
 
 def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     cfg = Config(
-        jumpseller=(JumpsellerAccount("s", "s", "https://api.jumpseller.com/v1", "https://b.example/i", "T", "H"),),
+        jumpseller=(
+            JumpsellerAccount("s", "s", "https://api.jumpseller.com/v1", "https://b.example/i", "T", "H"),
+        ),
         marketplacer=(MarketplacerAccount("m", "https://m.example", "K", "NZD", "user", "PW"),),
         auto_sync_minutes=15,
     )
@@ -103,7 +107,9 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     assert "token" not in dump_config(cfg).replace("token_env", "")
 
 
-def test_env_var_wins_over_keyring_and_missing_secret_says_how_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_var_wins_over_keyring_and_missing_secret_says_how_to_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     secrets = StaticSecrets({"k": "from-keyring"})
     monkeypatch.setenv("MY_TOKEN", "from-env")
     assert resolve_secret("MY_TOKEN", "k", secrets, what="API token", account="a") == "from-env"
