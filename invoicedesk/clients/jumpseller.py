@@ -1,0 +1,272 @@
+"""Jumpseller REST API v1 client: a store's orders and the documents attached to them.
+
+Facts it is built on (docs/API-FACTS.md §1): Basic ``login:token`` auth, a bare JSON array per
+page with no total header (``/orders/count.json`` gives the count), ``limit`` at most 100,
+20 requests/s and 800/min per store, 429 then a ban for clients that ignore it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import date
+from typing import Any, Final
+from urllib.parse import quote
+
+import httpx
+
+from invoicedesk.domain import Document, Order, parse_documents, parse_order, parse_orders
+from invoicedesk.errors import MalformedResponseError
+from invoicedesk.transport import (
+    RatePacer,
+    RequestPolicy,
+    RetryConfig,
+    check_url,
+    page_count,
+    pages_in_order,
+)
+
+__all__ = ["CREDIT_NOTE", "INVOICE", "MAX_PAGE_SIZE", "DateFilter", "JumpsellerClient"]
+
+SERVICE: Final = "Jumpseller"
+MAX_PAGE_SIZE: Final = 100
+INVOICE: Final = 1
+"""``document_type`` of an invoice."""
+CREDIT_NOTE: Final = 0
+"""``document_type`` of a credit note."""
+
+DateFilter = str | tuple[date, date]
+"""``"today"``, ``"last7days"``... as Jumpseller names them, or an inclusive (first, last) range."""
+
+Params = list[tuple[str, str | int]]
+
+
+class JumpsellerClient:
+    """One Jumpseller store, reached through a shared ``httpx.AsyncClient``.
+
+    Pass the same ``pacer`` to every client of one store (it is the store's rate budget);
+    by default each client gets its own, configured for 20/s and 800/min.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        account: str,
+        login: str,
+        token: str,
+        base_url: str,
+        pacer: RatePacer | None = None,
+        retry: RetryConfig | None = None,
+        ahead: int = 16,
+    ) -> None:
+        self.account = account
+        self.base_url = check_url(base_url).rstrip("/")
+        self._auth = httpx.BasicAuth(login, token)
+        self.pacer = pacer or RatePacer.jumpseller()
+        self._ahead = ahead
+        self.policy = RequestPolicy(
+            http,
+            service=SERVICE,
+            account=account,
+            pacer=self.pacer,
+            retry=retry,
+            secrets=(token,),
+            auth_message=f"wrong login or token for account '{account}'",
+        )
+
+    def __repr__(self) -> str:
+        return f"JumpsellerClient(account={self.account!r}, base_url={self.base_url!r})"
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _get(self, path: str, params: Params | None = None) -> Any:
+        return await self.policy.request(
+            "GET", self.base_url + path, params=httpx.QueryParams(tuple(params or ())), auth=self._auth
+        )
+
+    def _malformed(self, path: str, what: str) -> MalformedResponseError:
+        return MalformedResponseError(
+            what, service=SERVICE, account=self.account, endpoint=httpx.URL(self.base_url + path).path
+        )
+
+    async def _order_page(self, path: str, params: Params, page: int, size: int) -> list[Order]:
+        body = await self._get(path, [*params, ("page", page), ("limit", size)])
+        if not isinstance(body, list):
+            raise self._malformed(path, "expected a list of orders.")
+        endpoint = httpx.URL(self.base_url + path).path
+        return parse_orders(body, account=self.account, endpoint=endpoint)
+
+    async def _sequential(
+        self, path: str, params: Params, size: int, first: int = 1
+    ) -> AsyncIterator[list[Order]]:
+        """Pages ``first, first+1, ...`` until a short one (there is no total header)."""
+        page = first
+        while True:
+            orders = await self._order_page(path, params, page, size)
+            yield orders
+            if len(orders) < size:
+                return
+            page += 1
+
+    @staticmethod
+    def _size(page_size: int) -> int:
+        return max(1, min(page_size, MAX_PAGE_SIZE))
+
+    # -- orders ------------------------------------------------------------------------------
+
+    async def count_orders(self, status: str | None = None) -> int:
+        """How many orders the store has (of one status, when given)."""
+        params: Params = [("status", status)] if status else []
+        body = await self._get("/orders/count.json", params)
+        count = body.get("count") if isinstance(body, Mapping) else None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise self._malformed("/orders/count.json", "expected {\"count\": <number>}.")
+        return count
+
+    async def iter_order_pages(
+        self,
+        status: str | None = None,
+        date_filter: DateFilter | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> AsyncIterator[list[Order]]:
+        """Every order, one page (``list[Order]``) at a time, each order exactly once.
+
+        Without filters the count is asked first and the known pages are fetched
+        concurrently within the store's rate limit; pages continue past the count (orders
+        placed meanwhile) until a short page. Orders seen on an earlier page are dropped
+        from later ones, since new orders shift page boundaries while we read.
+        """
+        size = self._size(page_size)
+        params: Params = []
+        if status:
+            params.append(("status_filters[]", status))
+        if date_filter is not None:
+            params.extend(_date_params(date_filter))
+        seen: set[object] = set()
+
+        def fresh(orders: list[Order]) -> list[Order]:
+            out = [o for o in orders if o.id not in seen]
+            seen.update(o.id for o in out)
+            return out
+
+        pages = None
+        if date_filter is None and status is None:
+            # count.json has no filters, so only the full listing knows its page count.
+            pages = page_count(await self.count_orders(), size)
+        if pages is None or pages == 1:
+            async for orders in self._sequential("/orders.json", params, size):
+                yield fresh(orders)
+            return
+
+        last_full = True
+        async for _, orders in pages_in_order(
+            lambda n: self._order_page("/orders.json", params, n, size), 1, pages, ahead=self._ahead
+        ):
+            last_full = len(orders) >= size
+            yield fresh(orders)
+        if last_full:
+            async for orders in self._sequential("/orders.json", params, size, first=pages + 1):
+                yield fresh(orders)
+
+    async def all_orders(
+        self,
+        status: str | None = None,
+        date_filter: DateFilter | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> list[Order]:
+        """Every order of the store (optionally filtered), each once."""
+        out: list[Order] = []
+        async for page in self.iter_order_pages(status, date_filter, page_size):
+            out.extend(page)
+        return out
+
+    async def orders_after(self, order_id: int, page_size: int = MAX_PAGE_SIZE) -> list[Order]:
+        """Orders with an id above ``order_id``: the new ones since the last seen."""
+        return await self._collect(f"/orders/after/{int(order_id)}.json", page_size)
+
+    async def orders_by_status(self, status: str, page_size: int = MAX_PAGE_SIZE) -> list[Order]:
+        """Orders in one canonical status (``paid``, ``pending_payment``, ``canceled``...)."""
+        return await self._collect(f"/orders/status/{_path_part(status)}.json", page_size)
+
+    async def _collect(self, path: str, page_size: int) -> list[Order]:
+        out: list[Order] = []
+        seen: set[object] = set()
+        async for orders in self._sequential(path, [], self._size(page_size)):
+            for order in orders:
+                if order.id not in seen:
+                    seen.add(order.id)
+                    out.append(order)
+        return out
+
+    async def get_order(self, order_id: int) -> Order:
+        """One order, as it is now (Jumpseller has no updated-since filter: re-read to see changes)."""
+        path = f"/orders/{int(order_id)}.json"
+        body = await self._get(path)
+        if not isinstance(body, Mapping):
+            raise self._malformed(path, "expected an order.")
+        return parse_order(body, account=self.account)
+
+    # -- documents ---------------------------------------------------------------------------
+
+    async def list_documents(self, order_id: int) -> list[Document]:
+        """Invoices and credit notes attached to an order."""
+        path = f"/orders/{int(order_id)}/documents.json"
+        body = await self._get(path)
+        if not isinstance(body, list):
+            raise self._malformed(path, "expected a list of documents.")
+        return parse_documents(body, account=self.account)
+
+    async def attach_document(
+        self,
+        order_id: int,
+        *,
+        document_type: int,
+        public_id: str,
+        url: str,
+        external_id: str,
+    ) -> Document:
+        """Attach an invoice (``INVOICE``) or credit note (``CREDIT_NOTE``) to an order.
+
+        Sent once: if the answer is lost this raises ``OutcomeUnknownError`` and the caller
+        should look at :meth:`list_documents` before trying again.
+        """
+        if document_type not in (INVOICE, CREDIT_NOTE):
+            raise ValueError("document_type must be INVOICE (1) or CREDIT_NOTE (0)")
+        path = f"/orders/{int(order_id)}/documents.json"
+        payload = {
+            "document": {
+                "document_type": document_type,
+                "external_id": external_id,
+                "public_id": public_id,
+                "url": url,
+            }
+        }
+        body = await self.policy.request(
+            "POST",
+            self.base_url + path,
+            content=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+            auth=self._auth,
+        )
+        items = body if isinstance(body, list) else [body]
+        documents = parse_documents(items, account=self.account)
+        if not documents:
+            raise self._malformed(path, "the service did not return the attached document.")
+        return documents[0]
+
+
+def _date_params(date_filter: DateFilter) -> Params:
+    if isinstance(date_filter, str):
+        return [("dateFilter", date_filter)]
+    first, last = date_filter
+    return [
+        ("dateFilter", "customDate"),
+        ("initialDate", first.isoformat()),
+        ("finalDate", last.isoformat()),
+    ]
+
+
+def _path_part(value: str) -> str:
+    """A status name made safe for a URL path segment."""
+    return quote(value, safe="")
