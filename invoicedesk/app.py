@@ -1,0 +1,114 @@
+"""Start-up: the command line, or the window on a qasync event loop.
+
+Order matters for a Qt + asyncio app: the QApplication exists first, then one qasync loop
+runs both Qt and asyncio; network clients are created inside that running loop and closed
+before it stops, so quitting leaves no pending task and no "Event loop is closed" noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from invoicedesk import APP_NAME, __version__
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="invoicedesk",
+        description="Jumpseller orders and Marketplacer invoices in one window. "
+        "With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--config", type=Path, help="configuration file (TOML)")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against the built-in sandbox with sample data in a throw-away folder",
+    )
+    parser.add_argument("--exit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+    parser.add_argument("--screenshot", type=Path, metavar="PNG", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        from invoicedesk import cli
+    except ImportError:  # the command line arrives with the cache; the window works without it
+        cli = None  # type: ignore[assignment]
+    if cli is not None and cli.is_command(args_list):
+        return cli.main(args_list)
+    args = build_parser().parse_args(args_list)
+    return run_gui(args)
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_NAME])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    # Closing the window ends our coroutine, which then stops the loop; Qt must not quit
+    # underneath a running coroutine ("Event loop stopped before Future completed").
+    app.setQuitOnLastWindowClosed(False)
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        return runner.run(_gui_main(app, args))
+
+
+async def _gui_main(app: object, args: argparse.Namespace) -> int:
+    from invoicedesk.config import KeyringSecrets, data_dir, load_config
+    from invoicedesk.errors import InvoiceDeskError
+    from invoicedesk.services import Services
+    from invoicedesk.ui.main_window import MainWindow
+
+    demo = None
+    try:
+        if args.demo:
+            from invoicedesk.demo import start_demo
+
+            demo = await asyncio.get_running_loop().run_in_executor(None, start_demo)
+            services = Services(demo.config, demo.secrets, demo.data_dir)
+        else:
+            services = Services(load_config(args.config), KeyringSecrets(), data_dir())
+    except InvoiceDeskError as exc:
+        print(f"invoicedesk: {exc}", file=sys.stderr)
+        if demo is not None:
+            demo.close()
+        return 2
+
+    closed = asyncio.Event()
+    window = MainWindow(services, demo=demo is not None)
+    window.closed.connect(closed.set)
+    window.show()
+    try:
+        if args.screenshot or args.exit_after:
+            await _scripted_run(window, args)
+        else:
+            await closed.wait()
+    finally:
+        await window.shutdown()
+        await services.aclose()
+        if demo is not None:
+            demo.close()
+    return 0
+
+
+async def _scripted_run(window: object, args: argparse.Namespace) -> None:
+    """Smoke runs and screenshots: let the window settle, optionally grab it, then quit."""
+    await asyncio.wait_for(window.ready(), timeout=args.exit_after or 20.0)  # type: ignore[attr-defined]
+    if args.screenshot:
+        window.grab().save(str(args.screenshot))  # type: ignore[attr-defined]
+    window.close()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
