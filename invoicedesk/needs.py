@@ -1,0 +1,47 @@
+"""What each record is waiting for: the "needs action" column and filter.
+
+Stored as a short code (stable for the command line's JSON and for filters); ``label()`` gives
+the words staff read.
+"""
+
+from __future__ import annotations
+
+from invoicedesk.domain import Invoice, Order
+
+LABELS: dict[str, str] = {
+    "invoice": "Create invoice",
+    "credit_note": "Credit note owed",
+    "mark_sent": "Mark sent",
+    "mark_ready": "Mark ready",
+    "mark_collected": "Mark collected",
+    "outcome_unknown": "Outcome unknown: check, then retry",
+    "resume": "Unfinished: resumes on next sync",
+}
+
+
+def label(code: str) -> str:
+    return LABELS.get(code, code)
+
+
+def needs_action(record: Order | Invoice, open_action: str | None = None) -> str:
+    """The code of the next step for this record, or "" when nothing is owed.
+
+    ``open_action`` is ``"<action>:<state>"`` of an unfinished journal entry for the record:
+    an action whose outcome is unknown outranks everything (staff must look before retrying).
+    """
+    if open_action:
+        _action, _, state = open_action.partition(":")
+        return "outcome_unknown" if state == "unknown" else "resume"
+    if isinstance(record, Order):
+        if record.status == "paid" and record.invoice is None:
+            return "invoice"
+        if record.status == "canceled" and record.invoice is not None and record.credit_note is None:
+            return "credit_note"
+        return ""
+    if record.can_mark_sent:
+        return "mark_sent"
+    if record.can_mark_ready:
+        return "mark_ready"
+    if record.can_mark_collected:
+        return "mark_collected"
+    return ""

@@ -1,0 +1,266 @@
+"""Sync: bring the cache up to date with each account, fetching only what changed.
+
+Every page is stored in one transaction (records, and the cursor when the page completes a
+phase), so a sync that is cancelled, loses the network or is killed leaves whole pages and a
+cursor that never points past what was stored. Records are keyed by (source, account, id):
+re-fetching is harmless and never makes a duplicate.
+
+Marketplacer
+    The first sync pulls every invoice (pages of 100, ``include=line_items,customer``). Later
+    syncs ask for ``updated_since`` = the newest ``updated_at`` seen, minus a safety overlap
+    (10 minutes) for clock skew and updates committed out of order. The cursor comes from the
+    service's own timestamps, never from this machine's clock. Cost: 1 request per 100 changed
+    invoices, and one request when nothing changed.
+
+Jumpseller
+    The API has no updated-since filter and orders have no ``updated_at``, so changes are found
+    by re-reading the orders that can still change:
+
+    1. New orders: ``/orders/after/{last id}`` (1 request when there are none).
+    2. Status changes: an order changes status (pending → paid/canceled, paid → canceled) mostly
+       in its first weeks. The sync re-reads the orders created in the last ``window`` days
+       (``dateFilter``; ``last30days`` by default): 1 request per 100 recent orders, which
+       covers pending orders being paid or canceled and paid orders being canceled.
+    3. Cached orders that are still open (pending payment, or paid without an invoice) but older
+       than the window are re-read one by one, oldest check first, at most ``stale_budget`` per
+       sync, so a rare late payment is still seen within a few syncs without costing one request
+       per cached order every time. ``full=True`` re-reads everything.
+    4. Invoices: the order payload does not say whether an invoice exists; the documents
+       endpoint does (one request per order). Documents are read once for every paid or
+       canceled order whose documents were never read, and again for canceled orders still
+       owing a credit note. Once an order is invoiced its documents are not read again.
+       Create Invoice reads them once more right before invoicing, whatever the cache says.
+
+    All requests go through the client's pacer (20/s and 800/min per store), so a first sync
+    of a big store is bounded by the rate limit, not by this code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from invoicedesk.cache import Cache, SyncState, now_utc
+from invoicedesk.config import Account, JumpsellerAccount, MarketplacerAccount
+from invoicedesk.domain import Order
+from invoicedesk.errors import InvoiceDeskError
+from invoicedesk.services import Services
+
+log = logging.getLogger(__name__)
+
+OVERLAP = timedelta(minutes=10)
+DATE_WINDOWS = {7: "last7days", 30: "last30days", 90: "last90days"}
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress:
+    account: str
+    phase: str
+    done: int
+    total: int | None = None
+
+
+@dataclass(slots=True)
+class SyncResult:
+    account: str
+    source: str
+    fetched: int = 0
+    documents_checked: int = 0
+    requests: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+    changed_ids: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+ProgressCallback = Callable[[SyncProgress], None]
+
+
+class Syncer:
+    def __init__(
+        self,
+        services: Services,
+        cache: Cache,
+        *,
+        window_days: int = 30,
+        stale_budget: int = 5,
+        documents_concurrency: int = 8,
+    ) -> None:
+        if window_days not in DATE_WINDOWS:
+            raise ValueError(f"window_days must be one of {sorted(DATE_WINDOWS)}")
+        self.services = services
+        self.cache = cache
+        self.window = DATE_WINDOWS[window_days]
+        self.stale_budget = stale_budget
+        self.documents_concurrency = documents_concurrency
+
+    async def sync_all(
+        self,
+        accounts: Sequence[Account] | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        full: bool = False,
+    ) -> list[SyncResult]:
+        """Every account concurrently; one failing account does not stop the others."""
+        accs = list(accounts if accounts is not None else self.services.config.accounts)
+        return list(await asyncio.gather(*(self.sync_account(a, progress=progress, full=full) for a in accs)))
+
+    async def sync_account(
+        self, account: Account, *, progress: ProgressCallback | None = None, full: bool = False
+    ) -> SyncResult:
+        result = SyncResult(account.name, account.source)
+        before = self.services.request_count(account.name)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        report = progress or (lambda _p: None)
+        try:
+            if isinstance(account, JumpsellerAccount):
+                await self._sync_jumpseller(account, result, report, full)
+            else:
+                await self._sync_marketplacer(account, result, report, full)
+        except InvoiceDeskError as exc:
+            result.error = str(exc)
+            prev = self.cache.sync_state(account.name, account.source)
+            self.cache.put_sync_state(
+                SyncState(
+                    prev.account, prev.source, prev.cursor, prev.last_order_id, prev.last_synced_at, str(exc)
+                )
+            )
+            log.warning("sync of %s failed: %s", account.name, exc)
+        finally:
+            result.requests = self.services.request_count(account.name) - before
+            result.seconds = loop.time() - started
+        return result
+
+    # ------------------------------------------------------------------ Marketplacer
+
+    async def _sync_marketplacer(
+        self, acc: MarketplacerAccount, result: SyncResult, report: ProgressCallback, full: bool
+    ) -> None:
+        client = self.services.marketplacer(acc)
+        state = self.cache.sync_state(acc.name, acc.source)
+        cursor = None if full else _parse_cursor(state.cursor)
+        since = cursor - OVERLAP if cursor else None
+        newest = cursor
+        report(SyncProgress(acc.name, "invoices", 0))
+        async for page in client.iter_invoice_pages(updated_since=since):
+            for inv in page:
+                stamp = inv.updated_at or inv.paid_at
+                if stamp and (newest is None or stamp > newest):
+                    newest = stamp
+            self.cache.upsert(page)
+            result.fetched += len(page)
+            result.changed_ids += [inv.id for inv in page]
+            report(SyncProgress(acc.name, "invoices", result.fetched))
+        # The cursor moves only once every page up to it is stored.
+        self.cache.put_sync_state(
+            SyncState(
+                acc.name, acc.source, newest.isoformat() if newest else state.cursor, None, now_utc(), None
+            )
+        )
+
+    # ------------------------------------------------------------------ Jumpseller
+
+    async def _sync_jumpseller(
+        self, acc: JumpsellerAccount, result: SyncResult, report: ProgressCallback, full: bool
+    ) -> None:
+        client = self.services.jumpseller(acc)
+        state = self.cache.sync_state(acc.name, acc.source)
+        last_id = None if full else state.last_order_id
+        highest = last_id or 0
+
+        def store(page: Sequence[Order], phase: str) -> None:
+            nonlocal highest
+            if not page:
+                return
+            self.cache.upsert(page)
+            highest = max(highest, *(o.id for o in page))
+            result.fetched += len(page)
+            result.changed_ids += [str(o.id) for o in page]
+            report(SyncProgress(acc.name, phase, result.fetched))
+
+        if last_id is None:
+            report(SyncProgress(acc.name, "orders", 0))
+            async for page in client.iter_order_pages():
+                store(page, "orders")
+        else:
+            report(SyncProgress(acc.name, "new orders", 0))
+            new = await client.orders_after(last_id)
+            for start in range(0, len(new), 100):
+                store(new[start : start + 100], "new orders")
+            # New orders are stored: remember that before the slower phases.
+            self.cache.put_sync_state(
+                SyncState(acc.name, acc.source, None, highest, state.last_synced_at, None)
+            )
+            async for page in client.iter_order_pages(date_filter=self.window):
+                store(page, "recent orders")
+            await self._recheck_stale(acc, result, report)
+        self.cache.put_sync_state(
+            SyncState(acc.name, acc.source, None, highest or None, state.last_synced_at, None)
+        )
+        await self._check_documents(acc, result, report)
+        self.cache.put_sync_state(SyncState(acc.name, acc.source, None, highest or None, now_utc(), None))
+
+    async def _recheck_stale(
+        self, acc: JumpsellerAccount, result: SyncResult, report: ProgressCallback
+    ) -> None:
+        if self.stale_budget <= 0:
+            return
+        client = self.services.jumpseller(acc)
+        stale = self.cache.stale_open_orders(
+            acc.name, older_than_days=_window_days(self.window), limit=self.stale_budget
+        )
+        for order_id in stale:
+            order = await client.get_order(int(order_id))
+            self.cache.upsert([order])  # refreshes synced_at: the next sync checks others first
+            result.fetched += 1
+        if stale:
+            report(SyncProgress(acc.name, "older open orders", len(stale), len(stale)))
+
+    async def _check_documents(
+        self, acc: JumpsellerAccount, result: SyncResult, report: ProgressCallback
+    ) -> None:
+        client = self.services.jumpseller(acc)
+        ids = self.cache.documents_unknown(acc.name, ("paid", "canceled"))
+        ids += [i for i in self.cache.credit_note_candidates(acc.name) if i not in ids]
+        if not ids:
+            return
+        sem = asyncio.Semaphore(self.documents_concurrency)
+        total = len(ids)
+
+        async def one(order_id: str) -> None:
+            async with sem:
+                docs = await client.list_documents(int(order_id))
+            self.cache.set_documents(acc.name, order_id, docs)
+            result.documents_checked += 1
+            report(SyncProgress(acc.name, "invoices attached", result.documents_checked, total))
+
+        tasks = [asyncio.ensure_future(one(i)) for i in ids]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _parse_cursor(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _window_days(name: str) -> int:
+    for days, label in DATE_WINDOWS.items():
+        if label == name:
+            return days
+    return 30
