@@ -246,6 +246,9 @@ class JumpsellerStore:
                 rec.status = status
                 rec.completed = (min(now, rec.created + 600) if status == "paid" else None)
                 rec.shipment = "unfulfilled"
+        if not any(rec.iso for rec in self.orders):
+            for rec in self.orders[: max(1, len(self.orders) // 10): 3]:
+                rec.iso = True  # the oldest payloads use ISO 8601 dates
         paid = [rec for rec in reversed(recent) if rec.status == "paid" and rec.ship != "no_shipping"]
         for rec, flag in zip(paid, (F_BIZ_NO_TAXID, F_GIFT_PRODUCT, F_GIFT_REDEEMED, F_BIZ_TAXID),
                              strict=False):
