@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -786,17 +786,6 @@ class Cache:
             "SELECT record_id FROM records WHERE source='jumpseller' AND account=? "  # noqa: S608
             f"AND documents IS NULL AND status IN ({marks}) ORDER BY id_sort DESC",
             [account, *statuses],
-        )
-        return [r[0] for r in rows]
-
-    def stale_open_orders(self, account: str, *, older_than_days: int, limit: int) -> list[str]:
-        """Open orders (pending payment, or paid and not invoiced) older than the re-read window,
-        least recently refreshed first: a few are re-read each sync."""
-        cutoff = _iso(now_utc() - timedelta(days=older_than_days))
-        rows = self._read(
-            "SELECT record_id FROM records WHERE source='jumpseller' AND account=? AND date < ? "
-            "AND (status='pending_payment' OR needs_action='invoice') ORDER BY synced_at LIMIT ?",
-            [account, cutoff, limit],
         )
         return [r[0] for r in rows]
 

@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sync", help="bring the cache up to date")
     s.add_argument("--account")
     s.add_argument("--full", action="store_true", help="re-read everything, not only what changed")
+    s.add_argument("--deep", action="store_true", help="also look for changes to older orders now")
 
     ls = sub.add_parser("list", help="list cached orders and invoices (no network)")
     _filters(ls)
@@ -280,7 +281,9 @@ async def _sync(args: argparse.Namespace, cfg: Config, services: Services, cache
     if not accounts:
         _err("no accounts configured")
         return EXIT_USAGE
-    results = await Syncer(services, cache).sync_all(accounts, progress=_Progress(sys.stderr), full=args.full)
+    results = await Syncer(services, cache).sync_all(
+        accounts, progress=_Progress(sys.stderr), full=args.full, deep=args.deep
+    )
     failed = 0
     for r in results:
         if r.ok:

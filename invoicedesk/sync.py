@@ -17,14 +17,17 @@ Jumpseller
     by re-reading the orders that can still change:
 
     1. New orders: ``/orders/after/{last id}`` (1 request when there are none).
-    2. Status changes: an order changes status (pending → paid/canceled, paid → canceled) mostly
-       in its first weeks. The sync re-reads the orders created in the last ``window`` days
-       (``dateFilter``; ``last30days`` by default): 1 request per 100 recent orders, which
-       covers pending orders being paid or canceled and paid orders being canceled.
-    3. Cached orders that are still open (pending payment, or paid without an invoice) but older
-       than the window are re-read one by one, oldest check first, at most ``stale_budget`` per
-       sync, so a rare late payment is still seen within a few syncs without costing one request
-       per cached order every time. ``full=True`` re-reads everything.
+    2. Recent changes: an order changes most (paid, canceled, shipped) in its first days. Each
+       sync re-reads the orders created in the last ``window`` days (``dateFilter``,
+       ``last7days`` by default): 1 request per 100 recent orders.
+    3. Older orders: a pending order paid weeks later, or an invoiced order canceled a month
+       later (a credit note is owed!) are outside the window. The list endpoints have no
+       "changed since", so a *deep check* lists the open statuses (``pending_payment`` and
+       ``paid``), compares their members with the cache, and re-reads only the orders that
+       left them (one request each: only what changed). It costs 1 request per 100 open
+       orders, so it runs when due (every ``deep_every``, 6 hours by default), on
+       ``full=True``, or when asked (``deep=True``; the window's Sync menu and
+       ``invoicedesk sync --deep``), not on every sync.
     4. Invoices: the order payload does not say whether an invoice exists; the documents
        endpoint does (one request per order). Documents are read once for every paid or
        canceled order whose documents were never read, and again for canceled orders still
@@ -53,6 +56,8 @@ log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=10)
 DATE_WINDOWS = {7: "last7days", 30: "last30days", 90: "last90days"}
+DEEP_EVERY = timedelta(hours=6)
+OPEN_STATUSES = ("pending_payment", "paid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +93,8 @@ class Syncer:
         services: Services,
         cache: Cache,
         *,
-        window_days: int = 30,
-        stale_budget: int = 5,
+        window_days: int = 7,
+        deep_every: timedelta = DEEP_EVERY,
         documents_concurrency: int = 8,
     ) -> None:
         if window_days not in DATE_WINDOWS:
@@ -97,7 +102,7 @@ class Syncer:
         self.services = services
         self.cache = cache
         self.window = DATE_WINDOWS[window_days]
-        self.stale_budget = stale_budget
+        self.deep_every = deep_every
         self.documents_concurrency = documents_concurrency
 
     async def sync_all(
@@ -106,13 +111,23 @@ class Syncer:
         *,
         progress: ProgressCallback | None = None,
         full: bool = False,
+        deep: bool = False,
     ) -> list[SyncResult]:
         """Every account concurrently; one failing account does not stop the others."""
         accs = list(accounts if accounts is not None else self.services.config.accounts)
-        return list(await asyncio.gather(*(self.sync_account(a, progress=progress, full=full) for a in accs)))
+        return list(
+            await asyncio.gather(
+                *(self.sync_account(a, progress=progress, full=full, deep=deep) for a in accs)
+            )
+        )
 
     async def sync_account(
-        self, account: Account, *, progress: ProgressCallback | None = None, full: bool = False
+        self,
+        account: Account,
+        *,
+        progress: ProgressCallback | None = None,
+        full: bool = False,
+        deep: bool = False,
     ) -> SyncResult:
         result = SyncResult(account.name, account.source)
         before = self.services.request_count(account.name)
@@ -121,7 +136,7 @@ class Syncer:
         report = progress or (lambda _p: None)
         try:
             if isinstance(account, JumpsellerAccount):
-                await self._sync_jumpseller(account, result, report, full)
+                await self._sync_jumpseller(account, result, report, full=full, deep=deep)
             else:
                 await self._sync_marketplacer(account, result, report, full)
         except InvoiceDeskError as exc:
@@ -168,12 +183,13 @@ class Syncer:
     # ------------------------------------------------------------------ Jumpseller
 
     async def _sync_jumpseller(
-        self, acc: JumpsellerAccount, result: SyncResult, report: ProgressCallback, full: bool
+        self, acc: JumpsellerAccount, result: SyncResult, report: ProgressCallback, *, full: bool, deep: bool
     ) -> None:
         client = self.services.jumpseller(acc)
         state = self.cache.sync_state(acc.name, acc.source)
         last_id = None if full else state.last_order_id
         highest = last_id or 0
+        last_deep = _parse_cursor(state.cursor)
 
         def store(page: Sequence[Order], phase: str) -> None:
             nonlocal highest
@@ -185,43 +201,50 @@ class Syncer:
             result.changed_ids += [str(o.id) for o in page]
             report(SyncProgress(acc.name, phase, result.fetched))
 
+        def save(synced: datetime | None, deep_at: datetime | None) -> None:
+            cursor = deep_at.isoformat() if deep_at else None
+            self.cache.put_sync_state(SyncState(acc.name, acc.source, cursor, highest or None, synced, None))
+
         if last_id is None:
+            # First (or full) sync: every order, so the deep check is implied.
             report(SyncProgress(acc.name, "orders", 0))
             async for page in client.iter_order_pages():
                 store(page, "orders")
+            last_deep = now_utc()
         else:
             report(SyncProgress(acc.name, "new orders", 0))
             new = await client.orders_after(last_id)
             for start in range(0, len(new), 100):
                 store(new[start : start + 100], "new orders")
-            # New orders are stored: remember that before the slower phases.
-            self.cache.put_sync_state(
-                SyncState(acc.name, acc.source, None, highest, state.last_synced_at, None)
-            )
+            save(state.last_synced_at, last_deep)  # new orders are safe before the slower phases
             async for page in client.iter_order_pages(date_filter=self.window):
                 store(page, "recent orders")
-            await self._recheck_stale(acc, result, report)
-        self.cache.put_sync_state(
-            SyncState(acc.name, acc.source, None, highest or None, state.last_synced_at, None)
-        )
+            if deep or last_deep is None or now_utc() - last_deep >= self.deep_every:
+                await self._deep_check(acc, result, report, store)
+                last_deep = now_utc()
+        save(state.last_synced_at, last_deep)
         await self._check_documents(acc, result, report)
-        self.cache.put_sync_state(SyncState(acc.name, acc.source, None, highest or None, now_utc(), None))
+        save(now_utc(), last_deep)
 
-    async def _recheck_stale(
-        self, acc: JumpsellerAccount, result: SyncResult, report: ProgressCallback
+    async def _deep_check(
+        self,
+        acc: JumpsellerAccount,
+        result: SyncResult,
+        report: ProgressCallback,
+        store: Callable[[Sequence[Order], str], None],
     ) -> None:
-        if self.stale_budget <= 0:
-            return
+        """Find orders that left an open status (paid later, canceled later) at any age."""
         client = self.services.jumpseller(acc)
-        stale = self.cache.stale_open_orders(
-            acc.name, older_than_days=_window_days(self.window), limit=self.stale_budget
-        )
-        for order_id in stale:
-            order = await client.get_order(int(order_id))
-            self.cache.upsert([order])  # refreshes synced_at: the next sync checks others first
-            result.fetched += 1
-        if stale:
-            report(SyncProgress(acc.name, "older open orders", len(stale), len(stale)))
+        for status in OPEN_STATUSES:
+            report(SyncProgress(acc.name, f"checking {status.replace('_', ' ')} orders", 0))
+            cached = set(self.cache.record_ids("jumpseller", acc.name, statuses=(status,)))
+            current = await client.orders_by_status(status)
+            current_ids = {str(o.id) for o in current}
+            changed = [o for o in current if str(o.id) not in cached]
+            for start in range(0, len(changed), 100):
+                store(changed[start : start + 100], "changed orders")
+            for order_id in sorted(cached - current_ids):
+                store([await client.get_order(int(order_id))], "changed orders")
 
     async def _check_documents(
         self, acc: JumpsellerAccount, result: SyncResult, report: ProgressCallback
@@ -257,10 +280,3 @@ def _parse_cursor(text: str | None) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
-
-
-def _window_days(name: str) -> int:
-    for days, label in DATE_WINDOWS.items():
-        if label == name:
-            return days
-    return 30
