@@ -38,6 +38,11 @@ COLLECTED_STATE_ERROR = "Invoice must be ready before we can mark it as collecte
 SHIPMENT_STATE_ERROR = "Invoice must be paid or partially sent before we can add a shipment."
 
 
+def _between(r: Random, low: int, high: int) -> int:
+    """``r.randint`` without its overhead (generation draws hundreds of thousands of these)."""
+    return low + int(r.random() * (high - low + 1))
+
+
 class LineItem(NamedTuple):
     id: int
     advert: int
@@ -55,7 +60,7 @@ class Shipment:
     note: str | None
     dispatched: int
     date_only: bool
-    items: list[tuple[int, int]]  # (line_item_id, quantity)
+    items: list[tuple[int, int]] | None  # (line_item_id, quantity); None: all that was left
 
 
 @dataclass(slots=True)
@@ -129,9 +134,24 @@ class MarketplacerSeller:
     def shipped_quantities(self, inv: InvoiceRec) -> dict[int, int]:
         done: dict[int, int] = {}
         for s in inv.shipments:
+            if s.items is None:  # it took everything left: the invoice is fully shipped
+                return {li.id: li.quantity for li in self.items(inv)}
             for li, q in s.items:
                 done[li] = done.get(li, 0) + q
         return done
+
+    def shipment_items(self, inv: InvoiceRec, shipment: Shipment) -> list[tuple[int, int]]:
+        """What a shipment carried; generated ones that "took the rest" are worked out here."""
+        if shipment.items is not None:
+            return shipment.items
+        before: dict[int, int] = {}
+        for s in inv.shipments:
+            if s is shipment:
+                break
+            for li, q in self.shipment_items(inv, s):
+                before[li] = before.get(li, 0) + q
+        return [(li.id, li.quantity - before.get(li.id, 0)) for li in self.items(inv)
+                if li.quantity - before.get(li.id, 0) > 0]
 
     def remaining(self, inv: InvoiceRec) -> list[tuple[int, int]]:
         done = self.shipped_quantities(inv)
@@ -303,7 +323,8 @@ class MarketplacerSeller:
 
     def shipment_document(self, inv: InvoiceRec, s: Shipment, base: str) -> dict[str, Any]:
         items = {li.id: li for li in self.items(inv)}
-        shipped_ids = [li for li, _ in s.items]
+        carried = self.shipment_items(inv, s)
+        shipped_ids = [li for li, _ in carried]
         return {
             "links": {"self": f"{base}/shipments/{s.id}"},
             "data": {
@@ -311,12 +332,12 @@ class MarketplacerSeller:
                 "relationships": {
                     "line_items": {"data": [{"type": "line_items", "id": i} for i in shipped_ids]},
                     "invoice": {"data": {"type": "invoices", "id": inv.id}},
-                    "shipped_items": {"data": [{"type": "shipped_items"} for _ in s.items]},
+                    "shipped_items": {"data": [{"type": "shipped_items"} for _ in carried]},
                 },
             },
             "included": [self.line_item_resource(items[i]) for i in shipped_ids if i in items]
             + [{"id": None, "type": "shipped_items", "attributes": {"line_item_id": li, "quantity": q}}
-               for li, q in s.items],
+               for li, q in carried],
         }
 
     # ---- selection ------------------------------------------------------------------------------
@@ -351,8 +372,9 @@ class MarketplacerSeller:
         inv.updated = max(now, inv.updated + 1)
         self.version += 1
 
-    def _new_shipment(self, inv: InvoiceRec, items: list[tuple[int, int]], tracking: str | None,
-                      carrier: str | None, note: str | None, when: int, date_only: bool = False) -> Shipment:
+    def _new_shipment(self, inv: InvoiceRec, items: list[tuple[int, int]] | None, tracking: str | None,
+                      carrier: str | None, note: str | None, when: int,
+                      date_only: bool = False) -> Shipment:
         self._next_shipment += 1
         link = None
         for name, base in cat.AU_CARRIERS:
@@ -434,39 +456,40 @@ class MarketplacerSeller:
         inv.shipments = []
         last = inv.paid
         if status in ("ready", "collected"):
-            inv.ready = min(now, inv.paid + r.randint(2 * 3600, 2 * 86400))
+            inv.ready = min(now, inv.paid + _between(r, 2 * 3600, 2 * 86400))
             last = inv.ready
         if status == "collected":
             assert inv.ready is not None
-            inv.collected = min(now, inv.ready + r.randint(3600, 3 * 86400))
+            inv.collected = min(now, inv.ready + _between(r, 3600, 3 * 86400))
             last = inv.collected
         if status in ("sent", "partially_sent"):
-            items = self.items(inv)
-            carrier, _link = r.choice(cat.AU_CARRIERS)
-            when = min(now, inv.paid + r.randint(3 * 3600, 3 * 86400))
-            plan: list[list[tuple[int, int]]]
-            units = [(li.id, 1) for li in items for _ in range(li.quantity)]
-            if status == "partially_sent":
-                cut = max(1, len(units) // 2)
-                plan = [units[:cut]]
-            elif len(units) >= 2 and r.random() < 0.2:
-                cut = r.randint(1, len(units) - 1)
-                plan = [units[:cut], units[cut:]]
-            else:
-                plan = [units]
+            carrier = cat.AU_CARRIERS[int(r.random() * len(cat.AU_CARRIERS))][0]
+            when = min(now, inv.paid + 3 * 3600 + int(r.random() * 3 * 86400))
+            # None stands for "everything left": most sent invoices never need their items.
+            plan: list[list[tuple[int, int]] | None] = [None]
+            if status == "partially_sent" or r.random() < 0.2:
+                units = [(li.id, 1) for li in self.items(inv) for _ in range(li.quantity)]
+                if status == "partially_sent":
+                    plan = [units[: max(1, len(units) // 2)]]
+                elif len(units) >= 2:
+                    cut = 1 + int(r.random() * (len(units) - 1))
+                    plan = [units[:cut], None]
             for part in plan:
-                merged: dict[int, int] = {}
-                for li, q in part:
-                    merged[li] = merged.get(li, 0) + q
-                tracking = None if r.random() < 0.05 else f"33PKP{r.randint(0, 9999999):07d}"
-                s = self._new_shipment(inv, list(merged.items()), tracking, carrier,
+                merged: dict[int, int] | None = None
+                if part is not None:
+                    merged = {}
+                    for li, q in part:
+                        merged[li] = merged.get(li, 0) + q
+                tracking = None if r.random() < 0.05 else f"33PKP{int(r.random() * 10**7):07d}"
+                s = self._new_shipment(inv, None if merged is None else list(merged.items()),
+                                       tracking, carrier,
                                        "Please handle with care" if r.random() < 0.1 else None,
                                        when, date_only=r.random() < 0.3)
                 if tracking is None:
                     s.carrier = None
-                when = min(now, when + r.randint(3600, 86400))
+                when = min(now, when + 3600 + int(r.random() * 86400))
             last = max(s.dispatched for s in inv.shipments)
-        inv.updated = min(now, last + r.randint(0, 600))
+        inv.updated = min(now, last + _between(r, 0, 600))
 
     def _generate(self, n: int, now: int, index: int) -> None:
         r = Random(stable_seed(self.seed, self.name, "invoices"))
@@ -484,7 +507,7 @@ class MarketplacerSeller:
             age = now - created
             if (age < 86400 and r.random() < 0.12) or r.random() < 0.02:
                 continue  # awaiting payment: not listed
-            inv.paid = min(now, created + r.randint(5, 1800))
+            inv.paid = min(now, created + _between(r, 5, 1800))
             u = r.random()
             if delivery == BUY_ONLINE:
                 if age > 7 * 86400:

@@ -87,6 +87,11 @@ def _money(d: Decimal) -> float:
     return float(d)
 
 
+def _between(r: Random, low: int, high: int) -> int:
+    """``r.randint`` without its overhead (generation draws hundreds of thousands of these)."""
+    return low + int(r.random() * (high - low + 1))
+
+
 class JumpsellerStore:
     """One store's orders and attached documents; all access goes through the sandbox lock."""
 
@@ -192,7 +197,7 @@ class JumpsellerStore:
         ship = "delivery" if v < 0.72 else "store_pickup" if v < 0.92 else "no_shipping"
         completed: int | None = None
         if status == "paid" or (status == "canceled" and r.random() < 0.6):
-            completed = min(now, created + r.randint(30, 3600))
+            completed = min(now, created + _between(r, 30, 3600))
         rec = OrderRec(id=oid, created=created, seed=r.getrandbits(32), status=status,
                        completed=completed, ship=ship, shipment="unfulfilled",
                        iso=(not fresh) and r.random() < 0.04)
@@ -255,9 +260,8 @@ class JumpsellerStore:
             rec.flags |= flag
 
     def _customer_index(self, rec: OrderRec) -> int:
-        """The first draw of an order's details picks its customer (cheap to recompute)."""
-        r = Random(rec.seed)
-        idx = r.randrange(len(self.customers))
+        """The order's customer, straight from its seed (cheap enough for 100,000 orders)."""
+        idx = (rec.seed >> 7) % len(self.customers)
         if rec.flags & (F_BIZ_NO_TAXID | F_BIZ_TAXID):
             want_id = bool(rec.flags & F_BIZ_TAXID)
             matches = [i for i, c in enumerate(self.customers)
@@ -359,9 +363,7 @@ class JumpsellerStore:
         lang = language or self.language
         es = self.language == "es"
         r = Random(rec.seed)
-        cidx = self._customer_index(rec)
-        r.randrange(len(self.customers))  # keep the draw sequence in step with _customer_index
-        cust = self.customers[cidx]
+        cust = self.customers[self._customer_index(rec)]
         q = self.minor
 
         def rnd(d: Decimal) -> Decimal:
