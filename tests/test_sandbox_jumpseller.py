@@ -285,3 +285,11 @@ def test_rate_limiter_windows_and_ban_exactly() -> None:
     now[0] += 61
     assert lim.check("s").allowed  # the ban is over
     assert lim.check("other").allowed
+
+
+def test_locale_and_fields_shape_the_payload(js: httpx.Client) -> None:
+    params = {"status_filters[]": "paid", "limit": 3}
+    spanish = js.get("/orders.json", params={**params, "locale": "es"}).json()
+    assert {o["order"]["status"] for o in spanish} == {"Pagado"}
+    slim = js.get("/orders.json", params={**params, "fields": "id,total"}).json()
+    assert [set(o["order"]) for o in slim] == [{"id", "total"}] * 3

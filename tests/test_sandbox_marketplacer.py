@@ -252,3 +252,24 @@ def test_fifty_requests_per_second_per_seller() -> None:
         refused = [r for r in answers if r.status_code == 429]
         assert refused and len(answers) - len(refused) <= 50
         assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
+
+
+def test_deprecated_line_item_ids_ship_whole_lines_and_tracking_can_be_fixed(
+        mp: httpx.Client, sandbox: Sandbox) -> None:
+    inv = _resources(sandbox, "buy_online", "paid")[-1]
+    items = [i for i in mp.get(f"/invoices/{inv['id']}").json()["included"] if i["type"] == "line_items"]
+    body = {"data": {"type": "shipments", "attributes": {
+        "shipment_tracking_number": "OLD1", "shipment_carrier": "Sendle",
+        "line_items_ids": [i["id"] for i in items]}}}
+    r = mp.post(f"/invoices/{inv['id']}/shipments", content=json.dumps(body), headers=JSONAPI)
+    assert r.status_code == 201
+    shipped = {i["attributes"]["line_item_id"]: i["attributes"]["quantity"]
+               for i in r.json()["included"] if i["type"] == "shipped_items"}
+    assert shipped == {i["id"]: i["attributes"]["quantity"] for i in items}
+    assert mp.get(f"/invoices/{inv['id']}").json()["data"]["attributes"]["status"] == "sent"
+    sid = r.json()["data"]["id"]
+    fix = {"data": {"type": "shipments", "attributes": {"shipment_tracking_number": "NEW2"}}}
+    r = mp.put(f"/invoices/{inv['id']}/shipments/{sid}", content=json.dumps(fix), headers=JSONAPI)
+    assert r.status_code == 200
+    assert r.json()["data"]["attributes"]["shipment_tracking_number"] == "NEW2"
+    assert mp.get(f"/invoices/{inv['id']}").json()["data"]["attributes"]["postage_tracking"] == "NEW2"

@@ -558,7 +558,7 @@ class JumpsellerStore:
                 and o.id not in out["paid"] and not o.flags]
         if paid and hours >= 1:
             k = max(1, round(len(paid) * hours / 24 * 0.01))
-            invoiced = [o for o in paid if self._owes_nothing_yet(o.id)]
+            invoiced = [o for o in paid if self._invoiced_not_credited(o.id)]
             chosen: list[OrderRec] = []
             if invoiced:
                 chosen.append(invoiced[r.randrange(len(invoiced))])
@@ -602,7 +602,7 @@ class JumpsellerStore:
         self.version += 1
         return out
 
-    def _owes_nothing_yet(self, order_id: int) -> bool:
+    def _invoiced_not_credited(self, order_id: int) -> bool:
         """Invoiced and not credited: canceling it makes a credit note owed."""
         kinds = [d["document_type"] for d in self.documents.get(order_id, [])]
         return kinds.count(1) > kinds.count(0)
