@@ -39,8 +39,11 @@ class ConnectionState:
 class Services:
     """Clients per account, built lazily from the configuration and the secret source."""
 
-    def __init__(self, config: Config, secrets: SecretSource, data_dir: Path) -> None:
+    def __init__(
+        self, config: Config, secrets: SecretSource, data_dir: Path, *, timeout: httpx.Timeout | None = None
+    ) -> None:
         self.config = config
+        self.timeout = timeout
         self.secrets = secrets
         self.data_dir = data_dir
         self._http: dict[str, httpx.AsyncClient] = {}
@@ -57,7 +60,7 @@ class Services:
             raise InvoiceDeskError("InvoiceDesk is shutting down.")
         client = self._http.get(key)
         if client is None:
-            client = make_http_client(base_url=base_url)
+            client = make_http_client(base_url=base_url, timeout=self.timeout)
             account = key.split(":", 1)[1]
 
             async def count(_request: httpx.Request) -> None:

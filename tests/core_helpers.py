@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from invoicedesk.cache import Cache
 from invoicedesk.demo import demo_config
 from invoicedesk.services import Services
 
 
-def wire(sb: Any, folder: Path) -> tuple[Services, Cache]:
+def wire(sb: Any, folder: Path, *, timeout: float | None = None) -> tuple[Services, Cache]:
     config, secrets = demo_config(sb)
-    return Services(config, secrets, folder), Cache.open(folder)
+    t = httpx.Timeout(timeout, connect=5.0) if timeout else None
+    return Services(config, secrets, folder, timeout=t), Cache.open(folder)
 
 
 def truth_orders(sb: Any, login: str) -> dict[str, tuple[str, str]]:
