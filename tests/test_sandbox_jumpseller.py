@@ -242,7 +242,9 @@ def test_a_burst_over_20_per_second_gets_429_then_a_ban() -> None:
         answers = asyncio.run(_burst(url, (store.login, store.token), 40))
         ok = [r for r in answers if r.status_code == 200]
         refused = [r for r in answers if r.status_code == 429]
-        assert len(ok) <= 20 and refused, [r.status_code for r in answers]
+        # (Exactly 20 pass when the burst fits in one second; the limiter test pins that down.)
+        assert ok and refused, [r.status_code for r in answers]
+        assert all(r.headers["Jumpseller-PerSecondRateLimit-Remaining"].isdigit() for r in answers)
         assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
         assert all("message" in r.json() for r in refused)
         # Keep hammering: 30 refusals within a minute ban the store.
