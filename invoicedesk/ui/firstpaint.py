@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 ENV = "INVOICEDESK_REPORT_FIRST_PAINT"
@@ -41,21 +41,30 @@ def process_started_at() -> float:
 
 
 class FirstPaintReporter(QObject):
-    """Event filter on the main window: reports the first Paint event, then removes itself."""
+    """Event filter on a window: notes its first Paint event, then removes itself.
 
-    def __init__(self, window: QWidget) -> None:
+    ``painted`` carries the seconds since process start; with ``announce`` the line above is
+    also printed (the self-test listens without printing).
+    """
+
+    painted = Signal(float)
+
+    def __init__(self, window: QWidget, *, announce: bool = True) -> None:
         super().__init__(window)
         self._window = window
+        self._announce = announce
         self.reported_at: float | None = None
         self._started = process_started_at()
+        window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if self.reported_at is None and event.type() == QEvent.Type.Paint:
+        if self.reported_at is None and watched is self._window and event.type() == QEvent.Type.Paint:
             now = time.time()
             self.reported_at = now
-            if sys.stderr is not None:  # a windowed Windows build has no stderr
+            if self._announce and sys.stderr is not None:  # a windowed Windows build has no stderr
                 print(f"first-paint {now - self._started:.3f} epoch={now:.6f}", file=sys.stderr, flush=True)
             self._window.removeEventFilter(self)
+            self.painted.emit(now - self._started)
         return False
 
 
@@ -63,6 +72,4 @@ def install_first_paint_report(window: QWidget) -> FirstPaintReporter | None:
     """Watch ``window`` when ``INVOICEDESK_REPORT_FIRST_PAINT`` is set; else do nothing."""
     if os.environ.get(ENV, "") in ("", "0"):
         return None
-    reporter = FirstPaintReporter(window)
-    window.installEventFilter(reporter)
-    return reporter
+    return FirstPaintReporter(window)
