@@ -1,0 +1,80 @@
+"""Sync benchmark: first and incremental sync of 10,000 orders + 10,000 invoices, real rate limits.
+
+Prints time, requests made, and the ratio to the lower bound the services' rate limits allow for
+those requests (Jumpseller 20/s and 800/min per store; Marketplacer 50/s). The sandbox runs in
+its own process.
+
+    .venv/bin/python benchmarks/sync.py [--orders 10000] [--invoices 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sandbox_process import SandboxProcess
+
+from invoicedesk.cache import Cache, Query
+from invoicedesk.demo import demo_config
+from invoicedesk.services import Services
+from invoicedesk.sync import Syncer
+
+
+def jumpseller_bound(n: int) -> float:
+    """Least time for n requests under 20/s and 800 per minute (fixed windows)."""
+    per_second = n / 20
+    per_minute = math.floor(max(n - 1, 0) / 800) * 60
+    return max(per_second, per_minute)
+
+
+def marketplacer_bound(n: int) -> float:
+    return n / 50
+
+
+async def run(sb: SandboxProcess, folder: Path, label: str, **kw: bool) -> None:
+    config, secrets = demo_config(sb)
+    services = Services(config, secrets, folder)
+    cache = Cache.open(folder)
+    t = time.perf_counter()
+    results = await Syncer(services, cache).sync_all(**kw)
+    total = time.perf_counter() - t
+    print(f"\n{label}: {total:.1f} s in all, {cache.count(Query()):,} records cached")
+    for r in results:
+        bound = jumpseller_bound(r.requests) if r.source == "jumpseller" else marketplacer_bound(r.requests)
+        ratio = r.seconds / bound if bound else float("nan")
+        print(
+            f"  {r.account:<12} {r.source:<12} {r.seconds:7.1f} s  {r.requests:6d} requests  "
+            f"{r.fetched:6d} records  {r.documents_checked:6d} document checks  "
+            f"bound {bound:6.1f} s  ratio {ratio:4.2f}{'  ERROR ' + r.error if r.error else ''}"
+        )
+    await services.aclose()
+    cache.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=10_000)
+    parser.add_argument("--invoices", type=int, default=10_000)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    print(f"Sync benchmark: {args.orders:,} orders (1 store) + {args.invoices:,} invoices, rate limits on")
+    with SandboxProcess(seed=3, orders=args.orders, invoices=args.invoices, stores=1) as sb:
+        asyncio.run(run(sb, folder, "first sync"))
+        asyncio.run(run(sb, folder, "incremental sync, nothing changed"))
+        asyncio.run(run(sb, folder, "incremental sync with the deep check", deep=True))
+        import httpx
+
+        httpx.post(f"{sb.control_url}/advance", json={"hours": 24}, timeout=60).raise_for_status()
+        asyncio.run(run(sb, folder, "incremental sync after a day of changes"))
+
+
+if __name__ == "__main__":
+    main()
