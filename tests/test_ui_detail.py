@@ -156,6 +156,17 @@ def test_text_from_a_payload_is_shown_as_text_never_as_markup(pane) -> None:
     assert not _hrefs(pane.customer.text())
 
 
+@needs_reference
+def test_a_company_in_the_billing_address_counts_as_a_business(pane) -> None:
+    """The invoicing service refuses those too, so the flag must be the prominent one."""
+    body = json.loads((REFERENCE / "jumpseller" / "order-1026-docs-example.json").read_text())
+    odd = copy.deepcopy(body)
+    odd["order"]["billing_address"]["company"] = "Nok Ltd"
+    pane.show_record(parse_order(odd, account="demo-store"), [])
+    assert pane.tax_flag.accessibleName() == "Tax ID missing for a business customer"
+    assert "(Nok Ltd)" in pane.tax_flag.text()
+
+
 # ----------------------------------------------------------------------------- sandbox orders
 
 

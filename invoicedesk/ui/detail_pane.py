@@ -307,6 +307,8 @@ class DetailPane(QWidget):
         self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._scroll.setWidget(self._build_content())
         self._stack.addWidget(self._scroll)
+        self._scroll.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # arrow keys and Page Down scroll
+        self.setFocusProxy(self._scroll)
         self.show_record(None, [])
 
     # ------------------------------------------------------------------ building
@@ -538,16 +540,19 @@ class DetailPane(QWidget):
 
     def _show_customer_order(self, order: Order) -> None:
         c = order.customer
+        # The invoicing service counts a company in the billing address as a business too,
+        # not only billing_information.company_name (what Order.is_business looks at).
+        company = c.company_name.strip() or order.billing_address.company.strip()
         self.customer_section.setTitle("Customer and billing")
         self.customer.setText(self._customer_html(c, order.customer_name))
         if c.tax_id:
             self.tax_flag.setText(f"Tax ID: <b>{_e(c.tax_id)}</b>")
             _box(self.tax_flag, None)
             self.tax_flag.setAccessibleName("Tax ID")
-        elif order.is_business:
+        elif company:
             self.tax_flag.setText(
                 "<b>Tax ID missing</b> — this is a business customer "
-                f"({_e(c.company_name)}), and the invoicing service refuses to invoice a business "
+                f"({_e(company)}), and the invoicing service refuses to invoice a business "
                 "without a tax ID. Ask the customer for it and add it to the order's billing address "
                 "in Jumpseller, then sync before creating the invoice."
             )
