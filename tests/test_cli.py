@@ -127,7 +127,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_no_secret_lands_in_the_data_folder(world) -> None:
-    _sb, env, folder, secrets = world
+    _sb, _env, folder, secrets = world
     data = folder / "data"
     blobs = [p.read_bytes() for p in data.rglob("*") if p.is_file()]
     assert blobs

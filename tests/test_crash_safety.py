@@ -86,8 +86,8 @@ def test_sigkill_during_sync_and_invoicing_never_corrupts_or_double_invoices(tmp
             if row["needs_action"] == "outcome_unknown":
                 continue
             docs = {d["public_id"] for d in sb.truth_documents(store).get(int(order_id), [])}
-            public = [d["public_id"] for d in sb.invoices_created(store)
-                      if str(d["order_id"]) == order_id and d["kind"] == kind][0]
+            public = next(d["public_id"] for d in sb.invoices_created(store)
+                          if str(d["order_id"]) == order_id and d["kind"] == kind)
             assert public in docs, f"{store} {order_id}: {public} made but not attached"
             if kind == "invoice":
                 assert row["invoice_public_id"] == public

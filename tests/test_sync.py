@@ -98,11 +98,16 @@ def test_cancelled_sync_keeps_whole_pages_and_resumes(quick_sandbox, tmp_path: P
     syncer = Syncer(services, cache)
     sb.inject("jumpseller", "latency", delay=0.05)
     seen = []
+    stored = asyncio.Event()
+
+    def progress(p) -> None:
+        seen.append(p)
+        if p.done > 0 and p.phase == "orders":
+            stored.set()  # the first page of orders is in the cache
 
     async def cancel_midway() -> None:
-        task = asyncio.ensure_future(syncer.sync_all(progress=seen.append))
-        while cache.count(Query(source="jumpseller")) == 0:
-            await asyncio.sleep(0.01)
+        task = asyncio.ensure_future(syncer.sync_all(progress=progress))
+        await stored.wait()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
