@@ -65,10 +65,16 @@ def run_gui(args: argparse.Namespace) -> int:
 
 
 async def _gui_main(app: object, args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QSettings
+
+    from invoicedesk.actions import Actions
+    from invoicedesk.cache import Cache
     from invoicedesk.config import KeyringSecrets, data_dir, load_config
     from invoicedesk.errors import InvoiceDeskError
     from invoicedesk.services import Services
+    from invoicedesk.sync import Syncer
     from invoicedesk.ui.main_window import MainWindow
+    from invoicedesk.ui.palette import ThemeFollower
 
     demo = None
     try:
@@ -79,16 +85,29 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
             services = Services(demo.config, demo.secrets, demo.data_dir)
         else:
             services = Services(load_config(args.config), KeyringSecrets(), data_dir())
+        cache = Cache.open(services.data_dir)
     except InvoiceDeskError as exc:
         print(f"invoicedesk: {exc}", file=sys.stderr)
         if demo is not None:
             demo.close()
         return 2
 
+    ThemeFollower(app)  # type: ignore[arg-type]
+    # Window layout (size, splitter, columns) lives beside the cache: per data folder, so a
+    # demo run or a test never rearranges the real window.
+    settings = QSettings(str(services.data_dir / "window.ini"), QSettings.Format.IniFormat)
     closed = asyncio.Event()
-    window = MainWindow(services, demo=demo is not None)
+    window = MainWindow(
+        services,
+        cache,
+        Syncer(services, cache),
+        Actions(services, cache),
+        demo=demo is not None,
+        settings=settings,
+    )
     window.closed.connect(closed.set)
     window.show()
+    window.start()
     try:
         if args.screenshot or args.exit_after:
             await _scripted_run(window, args)
@@ -97,6 +116,7 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
     finally:
         await window.shutdown()
         await services.aclose()
+        cache.close()
         if demo is not None:
             demo.close()
     return 0

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 NOISE = (
     "Task was destroyed",
     "Event loop is closed",
@@ -35,45 +33,57 @@ def test_demo_window_starts_and_quits_cleanly(tmp_path: Path) -> None:
     assert shot.exists() and shot.stat().st_size > 5000
 
 
+def _window(services, tmp_path: Path, **kw):
+    from invoicedesk.actions import Actions
+    from invoicedesk.cache import Cache
+    from invoicedesk.sync import Syncer
+    from invoicedesk.ui.main_window import MainWindow
+
+    cache = Cache.open(tmp_path)
+    return MainWindow(services, cache, Syncer(services, cache), Actions(services, cache), **kw), cache
+
+
 def test_window_shows_each_account_connected(qtbot, qrun, sandbox_session, tmp_path: Path) -> None:
     from invoicedesk.demo import demo_config
     from invoicedesk.services import Services
-    from invoicedesk.ui.main_window import MainWindow
 
     config, secrets = demo_config(sandbox_session)
     services = Services(config, secrets, tmp_path)
-    window = MainWindow(services, demo=True)
+    window, cache = _window(services, tmp_path, demo=True, sync_on_start=False)
     qtbot.addWidget(window)
     window.show()
     qrun(window.ready())
-    texts = {
-        window.accounts.topLevelItem(i).text(0): window.accounts.topLevelItem(i).text(2)
-        for i in range(window.accounts.topLevelItemCount())
-    }
-    assert set(texts) == {a.name for a in config.accounts}
-    assert all(t.startswith("Connected") for t in texts.values()), texts
+    states = {s.name: s for s in window.controller.states()}
+    assert set(states) == {a.name for a in config.accounts}
+    assert all(s.online for s in states.values()), states
+    assert "Online" in window.online_indicator.text()
+    assert all(name in window.online_indicator.toolTip() for name in states)
     assert window.demo_banner.isVisible()
+    assert "Demo data" in window.windowTitle()
     qrun(window.shutdown())
     qrun(services.aclose())
+    cache.close()
 
 
 def test_wrong_token_is_shown_as_a_failed_connection(qtbot, qrun, sandbox_session, tmp_path: Path) -> None:
     from invoicedesk.demo import demo_config
     from invoicedesk.services import Services
-    from invoicedesk.ui.main_window import MainWindow
 
     config, secrets = demo_config(sandbox_session)
     first = config.jumpseller[0]
     secrets.set(first.token_key, "not-the-token")
     services = Services(config, secrets, tmp_path)
-    window = MainWindow(services)
+    window, cache = _window(services, tmp_path, sync_on_start=False)
     qtbot.addWidget(window)
     qrun(window.ready())
-    item = window.accounts.findItems(
-        first.name, pytest.importorskip("PySide6.QtCore").Qt.MatchFlag.MatchExactly
-    )[0]
-    assert not item.text(2).startswith("Connected")
-    assert first.name in item.text(2)
-    assert "not-the-token" not in item.text(2)
+    state = window.controller.state(first.name)
+    assert state is not None and state.online is False
+    assert first.name in state.message
+    assert "not-the-token" not in state.message
+    assert "not-the-token" not in window.online_indicator.toolTip()
+    others = len(config.accounts) - 1
+    assert f"{others} of {len(config.accounts)} accounts online" in window.online_indicator.text()
+    assert not window.demo_banner.isVisible()
     qrun(window.shutdown())
     qrun(services.aclose())
+    cache.close()

@@ -1,96 +1,788 @@
-"""The main window: what staff see all day."""
+"""The main window: what staff see all day.
+
+Toolbar (sync and the one-click actions), the filter bar, the combined list beside the
+detail pane, and a status bar with the sync's progress, when each account was last synced
+and whether it can be reached. Work that talks to the network runs in the
+:class:`~invoicedesk.ui.controller.Controller`; the window only starts it and shows what
+came back, in the inline message bar.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import logging
+from functools import partial
+from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHeaderView,
     QLabel,
     QMainWindow,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QMenu,
+    QProgressBar,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from invoicedesk import APP_NAME
-from invoicedesk.services import ConnectionState, Services
+from invoicedesk.actions import Actions
+from invoicedesk.cache import Cache
+from invoicedesk.domain import Invoice, Order, Source
+from invoicedesk.services import Services
+from invoicedesk.sync import Syncer, SyncProgress, SyncResult
+from invoicedesk.ui.controller import ACTION_WORDS, ActionName, ActionReport, Controller
+from invoicedesk.ui.filter_bar import FilterBar
+from invoicedesk.ui.icons import icon
+from invoicedesk.ui.message_bar import MessageBar
+from invoicedesk.ui.palette import tones
+from invoicedesk.ui.records_model import Column, Key, RecordsModel, record_key
+
+log = logging.getLogger(__name__)
+
+# While a sync runs the list is re-read at most this often, so new records appear as they come.
+LIVE_REFRESH_MS = 800
+# A live refresh re-reads every loaded row; past this many it waits for the end of the sync.
+LIVE_REFRESH_MAX_ROWS = 2000
+
+COLUMN_WIDTHS: dict[Column, int] = {
+    Column.SOURCE: 128,
+    Column.ACCOUNT: 104,
+    Column.ID: 78,
+    Column.DATE: 128,
+    Column.CUSTOMER: 190,
+    Column.TOTAL: 108,
+    Column.STATUS: 118,
+    Column.DELIVERY: 128,
+    Column.INVOICE: 104,
+    Column.NEEDS_ACTION: 150,
+}
+
+ACTION_TIPS: dict[str, str] = {
+    "invoice": "Create the invoice for the selected order and attach it (Ctrl+I)",
+    "credit_note": "Issue a credit note for the selected canceled order and attach it",
+    "mark_sent": "Mark the selected Buy Online invoice sent, with tracking number and carrier",
+    "mark_ready": "Mark the selected Click and Collect invoice ready for collection",
+    "mark_collected": "Mark the selected Click and Collect invoice collected by the customer",
+}
+
+ACTION_ICONS: dict[str, str] = {
+    "invoice": "invoice",
+    "credit_note": "credit_note",
+    "mark_sent": "sent",
+    "mark_ready": "ready",
+    "mark_collected": "collected",
+}
+
+ACTION_OBJECT_NAMES: dict[str, str] = {
+    "invoice": "createInvoiceAction",
+    "credit_note": "creditNoteAction",
+    "mark_sent": "markSentAction",
+    "mark_ready": "markReadyAction",
+    "mark_collected": "markCollectedAction",
+}
+
+NO_SELECTION = "Select an order or invoice in the list first."
+
+
+def _source_icon(source: Source) -> object:
+    return icon(source.value)
 
 
 class MainWindow(QMainWindow):
-    """Shows every configured account and whether it answers."""
+    """The combined list, the details of the selected record, and the actions that apply to it."""
 
     closed = Signal()
 
-    def __init__(self, services: Services, *, demo: bool = False) -> None:
+    def __init__(
+        self,
+        services: Services,
+        cache: Cache,
+        syncer: Syncer,
+        actions: Actions,
+        *,
+        demo: bool = False,
+        settings: QSettings | None = None,
+        sync_on_start: bool = True,
+    ) -> None:
         super().__init__()
         self.services = services
+        self.cache = cache
         self.demo = demo
+        self.settings = settings
+        self.sync_on_start = sync_on_start
+        self.controller = Controller(services, cache, syncer, actions, self)
         self.setObjectName("mainWindow")
         self.setWindowTitle(f"{APP_NAME} — Demo data" if demo else APP_NAME)
-        self.resize(1100, 700)
+        self.resize(1280, 760)
 
+        self._record: Order | Invoice | None = None
+        self._key: Key | None = None
+        self._restoring = False
+        self._scroll_before_reset = 0
+        self._progress: dict[str, SyncProgress] = {}
+        self._live_dirty = False
+        self._exports: list[asyncio.Task[int]] = []
+        self.export_dialog: QFileDialog | None = None
+
+        self._build_actions()
+        self._build_toolbar()
+        self._build_central()
+        self._build_status_bar()
+        self._build_shortcuts()
+        self._connect()
+        self._restore_settings()
+
+        self.model.set_query(self.filter_bar.query())
+        self._update_count()
+        self._update_actions()
+        self._update_accounts()
+
+    # ================================================================== construction
+
+    def _action(self, text: str, name: str, icon_name: str, tip: str) -> QAction:
+        act = QAction(icon(icon_name), text, self)
+        act.setObjectName(name)
+        act.setToolTip(tip)
+        act.setStatusTip(tip)
+        return act
+
+    def _build_actions(self) -> None:
+        self.sync_action = self._action(
+            "Sync", "syncAction", "sync", "Fetch what changed in every account (F5)"
+        )
+        self.sync_action.setShortcut(QKeySequence(Qt.Key.Key_F5))
+        self.deep_sync_action = QAction("Sync and re-check older orders", self)
+        self.deep_sync_action.setObjectName("deepSyncAction")
+        self.deep_sync_action.setToolTip(
+            "Also look for older orders that were paid or canceled since (a few more requests)"
+        )
+        self.sync_menu = QMenu(self)
+        self.sync_menu.addAction(self.deep_sync_action)
+        self.sync_action.setMenu(self.sync_menu)
+
+        self.action_buttons: dict[str, QAction] = {}
+        texts = {
+            "invoice": "Create Invoice",
+            "credit_note": "Credit Note",
+            "mark_sent": "Mark Sent",
+            "mark_ready": "Mark Ready",
+            "mark_collected": "Mark Collected",
+        }
+        for name, text in texts.items():
+            act = self._action(text, ACTION_OBJECT_NAMES[name], ACTION_ICONS[name], ACTION_TIPS[name])
+            self.action_buttons[name] = act
+        self.create_invoice_action = self.action_buttons["invoice"]
+        self.credit_note_action = self.action_buttons["credit_note"]
+        self.mark_sent_action = self.action_buttons["mark_sent"]
+        self.mark_ready_action = self.action_buttons["mark_ready"]
+        self.mark_collected_action = self.action_buttons["mark_collected"]
+        self.create_invoice_action.setShortcut(QKeySequence("Ctrl+I"))
+
+        self.export_action = self._action(
+            "Export CSV", "exportCsvAction", "export", "Save every record of the current view as a CSV file"
+        )
+        self.accounts_action = self._action(
+            "Accounts", "accountsAction", "accounts", "Add, change or test store and marketplace accounts"
+        )
+        for act in (
+            self.sync_action,
+            *self.action_buttons.values(),
+            self.export_action,
+            self.accounts_action,
+        ):
+            self.addAction(act)
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Actions", self)
+        tb.setObjectName("mainToolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.addAction(self.sync_action)
+        tb.addSeparator()
+        for act in self.action_buttons.values():
+            tb.addAction(act)
+        tb.addSeparator()
+        tb.addAction(self.export_action)
+        tb.addAction(self.accounts_action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        self.toolbar = tb
+        names = {
+            self.sync_action: "syncButton",
+            self.export_action: "exportCsvButton",
+            self.accounts_action: "accountsButton",
+        }
+        for name, act in self.action_buttons.items():
+            names[act] = ACTION_OBJECT_NAMES[name].replace("Action", "Button")
+        for act, name in names.items():
+            w = tb.widgetForAction(act)
+            if w is not None:
+                w.setObjectName(name)
+                w.setAccessibleName(act.text())
+        sync_button = tb.widgetForAction(self.sync_action)
+        if isinstance(sync_button, QToolButton):
+            sync_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+
+    def _build_central(self) -> None:
         central = QWidget(self)
         layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 4, 6, 0)
+        layout.setSpacing(4)
+
         self.demo_banner = QLabel(
             "Demo data: a built-in sandbox plays the store, the marketplace and the invoicing "
             "service. Nothing here reaches a real shop.",
             objectName="demoBanner",
         )
         self.demo_banner.setWordWrap(True)
-        self.demo_banner.setStyleSheet(
-            "QLabel#demoBanner { background: #fff4ce; color: #5c4400; padding: 6px; border-radius: 3px; }"
-        )
-        self.demo_banner.setVisible(demo)
+        self.demo_banner.setVisible(self.demo)
         layout.addWidget(self.demo_banner)
 
-        self.accounts = QTreeWidget(objectName="connectionTree")
-        self.accounts.setHeaderLabels(["Account", "Service", "Connection"])
-        self.accounts.setRootIsDecorated(False)
-        self.accounts.setAccessibleName("Accounts and their connection state")
-        self._items: dict[str, QTreeWidgetItem] = {}
-        for acc in services.config.accounts:
-            item = QTreeWidgetItem([acc.name, acc.source.capitalize(), "Checking…"])
-            self.accounts.addTopLevelItem(item)
-            self._items[acc.name] = item
-        for col in range(3):
-            self.accounts.resizeColumnToContents(col)
-        self.accounts.setColumnWidth(0, max(self.accounts.columnWidth(0), 160))
-        layout.addWidget(self.accounts)
-        if not services.config.accounts:
-            empty = QLabel(
-                "No accounts yet. Add a Jumpseller store or a Marketplacer seller to the configuration file.",
-                objectName="noAccounts",
-            )
-            empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            layout.addWidget(empty)
+        self.filter_bar = FilterBar(self.services.config, central)
+        layout.addWidget(self.filter_bar)
+
+        self.message_bar = MessageBar(central)
+        layout.addWidget(self.message_bar)
+
+        self.model = RecordsModel(self.cache, icons=_source_icon, parent=self)  # type: ignore[arg-type]
+        self.table = QTableView(objectName="recordsTable")
+        self.table.setAccessibleName("Orders and invoices")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vh = self.table.verticalHeader()
+        vh.setVisible(False)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(max(self.fontMetrics().height() + 8, 22))
+        hh = self.table.horizontalHeader()
+        hh.setSectionsMovable(True)
+        hh.setHighlightSections(False)
+        hh.setStretchLastSection(True)
+        hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for col, width in COLUMN_WIDTHS.items():
+            self.table.setColumnWidth(col, width)
+        hh.setSortIndicator(Column.DATE, Qt.SortOrder.DescendingOrder)
+        self.table.setSortingEnabled(True)
+
+        self.detail = self._make_detail_pane()
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, central)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([760, 500])
+        layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
-        self.statusBar().showMessage("Checking connections…")
+        self._apply_tones()
 
-        self._checks = asyncio.ensure_future(self._check_connections())
+    def _make_detail_pane(self) -> QWidget:
+        pane = QLabel("Select an order or invoice to see its details.", objectName="detailPane")
+        pane.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        pane.setWordWrap(True)
+        pane.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        pane.setAccessibleName("Details of the selected record")
+        pane.setMinimumWidth(300)
+        return pane
 
-    async def _check_connections(self) -> list[ConnectionState]:
-        states = await self.services.check_all()
-        for state in states:
-            item = self._items.get(state.account)
-            if item is not None:
-                item.setText(2, state.message)
-                item.setForeground(2, Qt.GlobalColor.darkGreen if state.ok else Qt.GlobalColor.red)
-        ok = sum(s.ok for s in states)
-        self.statusBar().showMessage(f"{ok} of {len(states)} accounts connected.")
-        return states
+    def _show_detail(self, record: Order | Invoice | None) -> None:
+        pane = self.detail
+        if isinstance(pane, QLabel):
+            pane.setText(
+                "Select an order or invoice to see its details." if record is None else record.summary().id
+            )
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        sb.setObjectName("statusBar")
+        self.count_label = QLabel(objectName="recordCount")
+        self.count_label.setAccessibleName("Number of records shown")
+        self.sync_label = QLabel(objectName="syncStatus")
+        self.sync_progress = QProgressBar(objectName="syncProgress")
+        self.sync_progress.setAccessibleName("Sync progress")
+        self.sync_progress.setMaximumWidth(180)
+        self.sync_progress.setTextVisible(False)
+        self.sync_progress.setVisible(False)
+        self.cancel_sync_button = QToolButton(objectName="cancelSyncButton")
+        self.cancel_sync_button.setText("Cancel")
+        self.cancel_sync_button.setToolTip("Stop the sync; what was fetched so far is kept")
+        self.cancel_sync_button.setAccessibleName("Cancel sync")
+        self.cancel_sync_button.setVisible(False)
+        self.last_synced_label = QLabel(objectName="lastSynced")
+        self.last_synced_label.setAccessibleName("Last synced")
+        self.online_indicator = QLabel(objectName="onlineIndicator")
+        self.online_indicator.setAccessibleName("Connection")
+        for w in (
+            self.count_label,
+            self.sync_label,
+            self.sync_progress,
+            self.cancel_sync_button,
+            self.last_synced_label,
+            self.online_indicator,
+        ):
+            sb.addPermanentWidget(w)
+
+    def _build_shortcuts(self) -> None:
+        self.find_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        self.find_shortcut.activated.connect(self.filter_bar.focus_search)
+        # Enter and Ctrl+C on the list: an event filter, because the view handles both keys
+        # itself (Enter starts editing, Ctrl+C copies one cell) before a widget shortcut fires.
+        self.table.installEventFilter(self)
+
+    def _connect(self) -> None:
+        c = self.controller
+        self.sync_action.triggered.connect(self.start_sync)
+        self.deep_sync_action.triggered.connect(partial(self.start_sync, deep=True))
+        self.cancel_sync_button.clicked.connect(c.cancel_sync)
+        self.create_invoice_action.triggered.connect(partial(self.run_action, "invoice"))
+        self.credit_note_action.triggered.connect(partial(self.run_action, "credit_note"))
+        self.mark_ready_action.triggered.connect(partial(self.run_action, "mark_ready"))
+        self.mark_collected_action.triggered.connect(partial(self.run_action, "mark_collected"))
+        self.mark_sent_action.triggered.connect(self.open_mark_sent)
+        self.export_action.triggered.connect(self.ask_export_csv)
+        self.accounts_action.triggered.connect(self.open_accounts)
+        self.message_bar.linkActivated.connect(self._open_link)
+
+        self.filter_bar.queryChanged.connect(self._on_query_changed)
+        self.model.modelAboutToBeReset.connect(self._before_reset)
+        self.model.modelReset.connect(self._after_reset)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.model.rowsInserted.connect(lambda *_: self._update_count())
+
+        c.syncStarted.connect(self._on_sync_started)
+        c.syncProgress.connect(self._on_sync_progress)
+        c.syncFinished.connect(self._on_sync_finished)
+        c.accountsChanged.connect(self._update_accounts)
+        c.actionStarted.connect(lambda _a, _k: self._update_actions())
+        c.actionFinished.connect(self._on_action_finished)
+        c.recordsChanged.connect(self._on_records_changed)
+
+        self._live = QTimer(self)
+        self._live.setSingleShot(True)
+        self._live.setInterval(LIVE_REFRESH_MS)
+        self._live.timeout.connect(self._live_refresh)
+
+    # ================================================================== start and stop
+
+    def start(self) -> asyncio.Task[None]:
+        """Start-up work: finish interrupted actions, then the first sync (or a connection check)."""
+        return self.controller.start(sync=self.sync_on_start)
 
     async def ready(self) -> None:
-        """Resolves once the first connection check has finished (smoke runs, screenshots)."""
-        await asyncio.shield(self._checks)
+        """Resolves once start-up work has finished (smoke runs, screenshots, tests)."""
+        await asyncio.shield(self.start())
 
     async def shutdown(self) -> None:
-        if not self._checks.done():
-            self._checks.cancel()
-            await asyncio.gather(self._checks, return_exceptions=True)
+        await self.controller.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_settings()
         super().closeEvent(event)
         self.closed.emit()
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray | bytes):
+            self.restoreGeometry(geometry)
+        splitter = s.value("window/splitter")
+        if isinstance(splitter, QByteArray | bytes):
+            self.splitter.restoreState(splitter)
+        header = s.value("table/header")
+        hh = self.table.horizontalHeader()
+        if isinstance(header, QByteArray | bytes) and hh.restoreState(header):
+            self.model.sort(hh.sortIndicatorSection(), hh.sortIndicatorOrder())
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/splitter", self.splitter.saveState())
+        s.setValue("table/header", self.table.horizontalHeader().saveState())
+        s.sync()
+
+    # ================================================================== the list
+
+    def _on_query_changed(self, query: object) -> None:
+        self.model.set_query(query)  # type: ignore[arg-type]
+        self._update_count()
+
+    def _before_reset(self) -> None:
+        self._restoring = True
+        self._scroll_before_reset = self.table.verticalScrollBar().value()
+
+    def _after_reset(self) -> None:
+        try:
+            row = self.model.row_of_key(self._key) if self._key is not None else None
+            if row is not None:
+                self.table.selectionModel().setCurrentIndex(
+                    self.model.index(row, 0),
+                    self.table.selectionModel().SelectionFlag.ClearAndSelect
+                    | self.table.selectionModel().SelectionFlag.Rows,
+                )
+            self.table.verticalScrollBar().setValue(self._scroll_before_reset)
+        finally:
+            self._restoring = False
+        if row is None and self._key is not None:
+            self._select_key(None)
+        self._update_count()
+
+    def _on_current_changed(self, current: object, _previous: object) -> None:
+        if self._restoring:
+            return
+        row = current.row() if current.isValid() else -1  # type: ignore[attr-defined]
+        summary = self.model.summary(row)
+        self._select_key(record_key(summary) if summary is not None else None)
+
+    def _select_key(self, key: Key | None) -> None:
+        self._key = key
+        self._load_record()
+
+    def _load_record(self) -> None:
+        """Read the selected record in full (and its history) for the details and the buttons."""
+        if self._key is None:
+            self._record = None
+            history = []
+        else:
+            self._record = self.cache.get(*self._key)
+            history = self.cache.journal(*self._key)
+        shower = getattr(self.detail, "show_record", None)
+        if callable(shower):
+            shower(self._record, history)
+        else:
+            self._show_detail(self._record)
+        self._update_actions()
+
+    def select_record(self, source: str, account: str, record_id: str) -> bool:
+        """Select a record by its identity (tests, links); ``False`` when it is not in the list."""
+        key = (source, account, str(record_id))
+        row = self.model.row_of_key(key)
+        while row is None and self.model.canFetchMore():
+            self.model.fetchMore()
+            row = self.model.row_of_key(key)
+        if row is None:
+            return False
+        index = self.model.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index,
+            self.table.selectionModel().SelectionFlag.ClearAndSelect
+            | self.table.selectionModel().SelectionFlag.Rows,
+        )
+        self.table.scrollTo(index)
+        return True
+
+    @property
+    def selected_record(self) -> Order | Invoice | None:
+        return self._record
+
+    def _update_count(self) -> None:
+        shown = self.model.total_count()
+        if self.filter_bar.is_filtered():
+            everything = self.cache.count()
+            self.count_label.setText(f"{shown:,} of {everything:,} records")
+        else:
+            self.count_label.setText(f"{shown:,} records")
+
+    def _on_records_changed(self, keys: object) -> None:
+        self.model.refresh_keys(keys)  # type: ignore[arg-type]
+        if self._key is not None and self._key in keys:  # type: ignore[operator]
+            self._load_record()
+
+    # ================================================================== actions
+
+    def _update_actions(self) -> None:
+        rec = self._record
+        for name, act in self.action_buttons.items():
+            reason = NO_SELECTION if rec is None else self.controller.refusal(rec, name)
+            act.setEnabled(reason is None)
+            act.setToolTip(reason or ACTION_TIPS[name])
+            act.setStatusTip(reason or ACTION_TIPS[name])
+
+    def run_action(self, action: ActionName, **kwargs: str) -> asyncio.Task[ActionReport] | None:
+        """Start ``action`` on the selected record; a second click while it runs does nothing."""
+        rec = self._record
+        if rec is None or self.controller.refusal(rec, action) is not None:
+            return None
+        task = self.controller.run_action(action, rec.summary(), **kwargs)
+        if task is not None:
+            what = "order" if isinstance(rec, Order) else "invoice"
+            self.statusBar().showMessage(f"{ACTION_WORDS[action]}: working on {what} {rec.summary().id}…")
+        self._update_actions()
+        return task
+
+    def open_mark_sent(self) -> None:
+        """Mark Sent needs a tracking number and a carrier: ask in a non-modal dialog."""
+        rec = self._record
+        if not isinstance(rec, Invoice) or self.controller.refusal(rec, "mark_sent") is not None:
+            return
+        self.message_bar.show_message(
+            "info", "Marking sent needs the tracking dialog, which is not available."
+        )
+
+    def _on_action_finished(self, report: object) -> None:
+        assert isinstance(report, ActionReport)
+        self.statusBar().clearMessage()
+        links: list[tuple[str, str]] = []
+        text = report.message
+        if report.public_id:
+            if report.public_id not in text:
+                text = f"{text} ({report.public_id})"
+            if report.url:
+                links.append((f"Open {report.public_id}", report.url))
+        self.message_bar.show_message(report.kind, text, links)
+        self._update_actions()
+
+    def _open_link(self, url: str) -> None:
+        QDesktopServices.openUrl(QUrl(url))
+
+    # ================================================================== sync
+
+    def start_sync(self, *, deep: bool = False) -> asyncio.Task[list[SyncResult]] | None:
+        return self.controller.sync(deep=deep)
+
+    def _on_sync_started(self) -> None:
+        self._progress = {}
+        self.sync_action.setEnabled(False)
+        self.deep_sync_action.setEnabled(False)
+        self.sync_progress.setRange(0, 0)
+        self.sync_progress.setVisible(True)
+        self.cancel_sync_button.setVisible(True)
+        self.sync_label.setText("Syncing…")
+
+    def _on_sync_progress(self, p: object) -> None:
+        assert isinstance(p, SyncProgress)
+        self._progress[p.account] = p
+        parts = []
+        done = total = 0
+        for acc, prog in self._progress.items():
+            if prog.total:
+                parts.append(f"{acc}: {prog.phase} {prog.done:,}/{prog.total:,}")
+                done += prog.done
+                total += prog.total
+            else:
+                parts.append(f"{acc}: {prog.done:,} {prog.phase}")
+        self.sync_label.setText("Syncing · " + " · ".join(parts))
+        if total:
+            self.sync_progress.setRange(0, total)
+            self.sync_progress.setValue(min(done, total))
+        self._live_dirty = True
+        if not self._live.isActive():
+            self._live.start()
+
+    def _live_refresh(self) -> None:
+        if self._live_dirty and self.model.loaded_count() <= LIVE_REFRESH_MAX_ROWS:
+            self._live_dirty = False
+            self.model.refresh()
+            self._update_count()
+
+    def _on_sync_finished(self, results: object) -> None:
+        assert isinstance(results, list)
+        self._live.stop()
+        self._live_dirty = False
+        self.sync_action.setEnabled(True)
+        self.deep_sync_action.setEnabled(True)
+        self.sync_progress.setVisible(False)
+        self.cancel_sync_button.setVisible(False)
+        self.sync_label.setText("")
+        self.model.refresh()
+        self._update_count()
+        if self._key is not None:
+            self._load_record()
+        if not results:
+            self.statusBar().showMessage("Sync cancelled; what was fetched is kept.", 8000)
+            return
+        failed = [r for r in results if not r.ok]
+        changed = sum(len(r.changed_ids) for r in results)
+        if failed:
+            names = ", ".join(r.account for r in failed)
+            first = failed[0].error or "not reachable"
+            self.message_bar.show_message(
+                "error",
+                f"Could not sync {names}: {first} The cached records are shown; actions on "
+                f"{'that account' if len(failed) == 1 else 'those accounts'} are off until a sync "
+                "gets through (F5 tries again).",
+            )
+        else:
+            self.statusBar().showMessage(f"Synced: {changed:,} records new or updated.", 8000)
+
+    def _update_accounts(self) -> None:
+        states = self.controller.states()
+        t = tones()
+        lines = []
+        for st in states:
+            when = st.last_synced_at.astimezone().strftime("%Y-%m-%d %H:%M") if st.last_synced_at else "never"
+            status = "checking…" if st.online is None else ("connected" if st.online else st.message)
+            lines.append(f"{st.name}: {status}. Last synced: {when}.")
+        checked = [s for s in states if s.online is not None]
+        up = sum(1 for s in checked if s.online)
+        if not states:
+            text, colour = "No accounts", t.offline
+        elif not checked:
+            text, colour = "Checking…", t.needs_action
+        elif up == len(states):
+            text, colour = "Online", t.online
+        elif up == 0 and len(checked) == len(states):
+            text, colour = "Offline", t.offline
+        else:
+            text, colour = f"{up} of {len(states)} accounts online", t.needs_action
+        self.online_indicator.setText(f'<span style="color:{colour}">●</span> {text}')
+        self.online_indicator.setToolTip("\n".join(lines))
+        self.online = text == "Online"
+        synced = [s.last_synced_at for s in states if s.last_synced_at is not None]
+        if synced and len(synced) == len(states):
+            oldest = min(synced).astimezone()
+            self.last_synced_label.setText(f"Synced {oldest:%H:%M}")
+        elif synced:
+            self.last_synced_label.setText("Partly synced")
+        else:
+            self.last_synced_label.setText("Not synced yet")
+        self.last_synced_label.setToolTip("\n".join(lines))
+        self._update_actions()
+
+    # ================================================================== copy and export
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if event.matches(QKeySequence.StandardKey.Copy):
+                self.copy_selection()
+                return True
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
+                self.focus_details()
+                return True
+        return super().eventFilter(watched, event)
+
+    def focus_details(self) -> None:
+        self.detail.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def copy_selection(self) -> str:
+        """The selected rows as tab-separated text on the clipboard (pastes into a spreadsheet)."""
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        text = "\n".join("\t".join(self.model.texts(r)) for r in rows)
+        if rows:
+            QGuiApplication.clipboard().setText(text)
+            self.statusBar().showMessage(f"Copied {len(rows)} row(s).", 4000)
+        return text
+
+    def ask_export_csv(self) -> None:
+        dialog = QFileDialog(self, "Export the current view as CSV")
+        dialog.setObjectName("exportDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilter("CSV files (*.csv)")
+        dialog.setDefaultSuffix("csv")
+        dialog.selectFile("invoicedesk-export.csv")
+        dialog.fileSelected.connect(lambda path: self.export_csv(Path(path)))
+        self.export_dialog = dialog
+        dialog.open()
+
+    def export_csv(self, path: Path) -> asyncio.Task[int]:
+        """Write every record of the current query (not only the loaded rows), off the GUI thread."""
+        model = self.model
+
+        def write() -> int:
+            count = 0
+            with path.open("w", newline="", encoding="utf-8") as f:
+                w = csv.writer(f)
+                w.writerow(
+                    [
+                        "source",
+                        "account",
+                        "number",
+                        "date",
+                        "customer",
+                        "email",
+                        "total",
+                        "currency",
+                        "status",
+                        "delivery",
+                        "invoice",
+                        "invoice_url",
+                        "needs_action",
+                    ]
+                )
+                for s, texts in model.iter_all_texts():
+                    w.writerow(
+                        [
+                            s.source.value,
+                            s.account,
+                            s.id,
+                            s.date.isoformat() if s.date else "",
+                            s.customer,
+                            s.email,
+                            "" if s.total is None else str(s.total),
+                            s.currency,
+                            texts[Column.STATUS],
+                            texts[Column.DELIVERY],
+                            s.invoice_public_id,
+                            s.invoice_url,
+                            texts[Column.NEEDS_ACTION],
+                        ]
+                    )
+                    count += 1
+            return count
+
+        async def run() -> int:
+            self.statusBar().showMessage(f"Exporting to {path}…")
+            try:
+                count = await asyncio.get_running_loop().run_in_executor(None, write)
+            except OSError as exc:
+                self.message_bar.show_message("error", f"Could not write {path}: {exc.strerror or exc}.")
+                return 0
+            finally:
+                self.statusBar().clearMessage()
+            self.message_bar.show_message(
+                "success", f"Exported {count:,} records to {path}.", [("Open folder", path.parent.as_uri())]
+            )
+            return count
+
+        return self.controller.spawn(run())
+
+    # ================================================================== accounts
+
+    def open_accounts(self) -> None:
+        self.message_bar.show_message("info", "The Accounts dialog is not available in this build.")
+
+    # ================================================================== looks
+
+    def _apply_tones(self) -> None:
+        t = tones()
+        self.demo_banner.setStyleSheet(
+            f"QLabel#demoBanner {{ background: {t.demo_bg}; color: {t.demo_fg}; padding: 6px 8px;"
+            " border-radius: 4px; font-weight: 600; }"
+        )
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "online_indicator"):
+            self._apply_tones()
+            self._update_accounts()
+
+    # Convenience for tests and scripts: the toolbar button of an action.
+    def button_for(self, action: QAction) -> QWidget | None:
+        return self.toolbar.widgetForAction(action)

@@ -1,0 +1,384 @@
+"""Sync and actions on the qasync loop, reported to the window by signal.
+
+The window never awaits the network itself: it asks the controller to start a sync or an
+action and listens. Each job is an asyncio task on the one qasync loop; every outcome,
+error included, comes back as a signal carrying plain sentences, so no coroutine ever opens
+a dialog and no exception escapes into Qt.
+
+It also keeps what the window shows about each account: reachable or not (and why), and
+when it was last synced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from invoicedesk.actions import ActionOutcome, ActionRefusedError, Actions, refusal_for
+from invoicedesk.cache import Cache
+from invoicedesk.domain import Invoice, Order, Summary
+from invoicedesk.errors import (
+    InvoiceDeskError,
+    OutcomeUnknownError,
+    RejectedError,
+    UnavailableError,
+)
+from invoicedesk.services import Services
+from invoicedesk.sync import Syncer, SyncProgress, SyncResult
+from invoicedesk.ui.records_model import Key, record_key
+
+log = logging.getLogger(__name__)
+
+ActionName = Literal["invoice", "credit_note", "mark_sent", "mark_ready", "mark_collected"]
+ACTIONS: tuple[ActionName, ...] = ("invoice", "credit_note", "mark_sent", "mark_ready", "mark_collected")
+ACTION_WORDS: dict[str, str] = {
+    "invoice": "Create Invoice",
+    "credit_note": "Credit Note",
+    "mark_sent": "Mark Sent",
+    "mark_ready": "Mark Ready",
+    "mark_collected": "Mark Collected",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """What the window knows about one account's connection."""
+
+    name: str
+    source: str
+    online: bool | None = None  # None: not checked yet
+    message: str = ""
+    last_synced_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionReport:
+    """How an action ended, in words for the message bar."""
+
+    action: str
+    key: Key
+    kind: Literal["success", "error", "info"]
+    message: str
+    public_id: str = ""
+    url: str = ""
+    outcome: ActionOutcome | None = None
+
+
+class Controller(QObject):
+    """Starts syncs and actions as tasks, tracks what runs, and reports by signal."""
+
+    syncStarted = Signal()
+    syncProgress = Signal(object)  # SyncProgress
+    syncFinished = Signal(object)  # list[SyncResult]; empty when cancelled
+    accountsChanged = Signal()
+    actionStarted = Signal(str, object)  # action, key
+    actionFinished = Signal(object)  # ActionReport
+    recordsChanged = Signal(object)  # list[Key]
+
+    def __init__(
+        self,
+        services: Services,
+        cache: Cache,
+        syncer: Syncer,
+        actions: Actions,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.cache = cache
+        self.syncer = syncer
+        self.actions = actions
+        self._states: dict[str, AccountState] = {}
+        self._sync_task: asyncio.Task[list[SyncResult]] | None = None
+        self._start_task: asyncio.Task[None] | None = None
+        self._running: dict[Key, tuple[str, asyncio.Task[ActionReport]]] = {}
+        self._other: set[asyncio.Task[Any]] = set()
+        self._closing = False
+        self.last_results: list[SyncResult] = []
+        self._auto = QTimer(self)
+        self._auto.timeout.connect(self._auto_sync)
+        self.reload_states()
+        self.set_auto_sync(services.config.auto_sync_minutes)
+
+    # ------------------------------------------------------------------ accounts
+
+    def reload_states(self) -> None:
+        """Accounts from the configuration, last-synced times from the cache."""
+        synced = {s.account: s for s in self.cache.sync_states()}
+        states: dict[str, AccountState] = {}
+        for acc in self.services.config.accounts:
+            old = self._states.get(acc.name)
+            s = synced.get(acc.name)
+            states[acc.name] = AccountState(
+                acc.name,
+                acc.source,
+                old.online if old else None,
+                old.message if old else "",
+                s.last_synced_at if s else None,
+            )
+        self._states = states
+        self.accountsChanged.emit()
+
+    def states(self) -> list[AccountState]:
+        return list(self._states.values())
+
+    def state(self, account: str) -> AccountState | None:
+        return self._states.get(account)
+
+    def _set_state(self, account: str, online: bool, message: str) -> None:
+        old = self._states.get(account)
+        if old is None:
+            return
+        synced = self.cache.sync_state(account, old.source).last_synced_at
+        self._states[account] = AccountState(account, old.source, online, message, synced)
+
+    def set_auto_sync(self, minutes: int) -> None:
+        if minutes > 0:
+            self._auto.start(minutes * 60_000)
+        else:
+            self._auto.stop()
+
+    def replace_services(self, services: Services) -> None:
+        """New configuration: the sync and the actions use the new clients from now on."""
+        self.services = services
+        self.syncer.services = services
+        self.actions.services = services
+        self.reload_states()
+        self.set_auto_sync(services.config.auto_sync_minutes)
+
+    # ------------------------------------------------------------------ start-up
+
+    def start(self, *, sync: bool) -> asyncio.Task[None]:
+        """Finish interrupted actions, then sync (or only check the connections)."""
+        if self._start_task is None:
+            self._start_task = asyncio.ensure_future(self._start(sync))
+        return self._start_task
+
+    async def _start(self, sync: bool) -> None:
+        if sync:
+            task = self.sync()
+            if task is not None:
+                await asyncio.gather(task, return_exceptions=True)
+            return
+        await self._resume()
+        await self.check_connections()
+
+    async def check_connections(self) -> None:
+        states = await self.services.check_all()
+        for st in states:
+            self._set_state(st.account, st.ok, st.message)
+        self.accountsChanged.emit()
+
+    async def _resume(self) -> None:
+        try:
+            outcomes = await self.actions.resume()
+        except InvoiceDeskError as exc:  # resume logs per entry; this is a last guard
+            log.warning("could not finish interrupted actions: %s", exc)
+            return
+        keys = [self._outcome_key(o) for o in outcomes]
+        if keys:
+            self.recordsChanged.emit(keys)
+
+    def _outcome_key(self, o: ActionOutcome) -> Key:
+        source = "jumpseller" if o.action in ("invoice", "credit_note") else "marketplacer"
+        return (source, o.account, o.record_id)
+
+    # ------------------------------------------------------------------ sync
+
+    @property
+    def syncing(self) -> bool:
+        return self._sync_task is not None and not self._sync_task.done()
+
+    def sync(self, *, deep: bool = False) -> asyncio.Task[list[SyncResult]] | None:
+        """Start a sync of every account, unless one is running (then ``None``)."""
+        if self.syncing or self._closing:
+            return None
+        self._sync_task = asyncio.ensure_future(self._sync(deep))
+        return self._sync_task
+
+    def cancel_sync(self) -> None:
+        if self._sync_task is not None and not self._sync_task.done():
+            self._sync_task.cancel()
+
+    async def _sync(self, deep: bool) -> list[SyncResult]:
+        self.syncStarted.emit()
+        results: list[SyncResult] = []
+        try:
+            await self._resume()
+            results = await self.syncer.sync_all(progress=self._progress, deep=deep)
+        except asyncio.CancelledError:
+            results = []
+            self.reload_states()
+            self.syncFinished.emit(results)
+            raise
+        except Exception as exc:  # a bug, not a service problem: keep the window alive
+            log.exception("sync failed")
+            results = [
+                SyncResult(a.name, a.source, error=f"Sync stopped by an unexpected error: {exc}")
+                for a in self.services.config.accounts
+            ]
+        for r in results:
+            self._set_state(r.account, r.ok, "Connected." if r.ok else (r.error or "Not reachable."))
+        self.last_results = results
+        self.accountsChanged.emit()
+        self.syncFinished.emit(results)
+        return results
+
+    def _progress(self, p: SyncProgress) -> None:
+        self.syncProgress.emit(p)
+
+    def _auto_sync(self) -> None:
+        self.sync()
+
+    # ------------------------------------------------------------------ actions
+
+    def running_action(self, key: Key) -> str | None:
+        entry = self._running.get(key)
+        return entry[0] if entry is not None else None
+
+    def is_busy(self, key: Key) -> bool:
+        return key in self._running
+
+    def refusal(self, record: Order | Invoice, action: str) -> str | None:
+        """Why ``action`` cannot be started on ``record`` right now (a tooltip), or ``None``."""
+        key = record_key(record.summary())
+        running = self.running_action(key)
+        if running is not None:
+            return f"{ACTION_WORDS.get(running, running)} is running on this record; wait for it to finish."
+        reason = refusal_for(record, action)
+        if reason:
+            return reason
+        st = self._states.get(record.account)
+        if st is None:
+            return f"The account '{record.account}' is no longer configured."
+        if st.online is False:
+            return f"{record.account} cannot be reached now ({st.message}). Sync (F5) to try again."
+        return None
+
+    def run_action(
+        self, action: ActionName, summary: Summary, **kwargs: str
+    ) -> asyncio.Task[ActionReport] | None:
+        """Start ``action`` on a record; ``None`` (and nothing sent) if one already runs on it."""
+        key = record_key(summary)
+        if key in self._running or self._closing:
+            return None
+        task = asyncio.ensure_future(self._act(action, summary, kwargs))
+        self._running[key] = (action, task)
+        self.actionStarted.emit(action, key)
+        return task
+
+    def _call(
+        self, action: str, summary: Summary, kwargs: dict[str, str]
+    ) -> Coroutine[Any, Any, ActionOutcome]:
+        acc, rid = summary.account, summary.id
+        a = self.actions
+        calls: dict[str, Callable[[], Coroutine[Any, Any, ActionOutcome]]] = {
+            "invoice": lambda: a.create_invoice(acc, rid),
+            "credit_note": lambda: a.create_credit_note(acc, rid),
+            "mark_sent": lambda: a.mark_sent(
+                acc,
+                rid,
+                tracking=kwargs.get("tracking", ""),
+                carrier=kwargs.get("carrier", ""),
+                note=kwargs.get("note", ""),
+            ),
+            "mark_ready": lambda: a.mark_ready(acc, rid),
+            "mark_collected": lambda: a.mark_collected(acc, rid),
+        }
+        return calls[action]()
+
+    async def _act(self, action: str, summary: Summary, kwargs: dict[str, str]) -> ActionReport:
+        key = record_key(summary)
+        what = _what(summary)
+        try:
+            outcome = await self._call(action, summary, kwargs)
+            report = _success(action, key, outcome)
+            self._set_state(summary.account, True, "Connected.")
+        except RejectedError as exc:
+            who = "The invoicing service" if action in ("invoice", "credit_note") else "The marketplace"
+            report = ActionReport(
+                action,
+                key,
+                "error",
+                f"{who} refused {ACTION_WORDS[action]} for {what}: {'; '.join(exc.messages)} "
+                "Nothing was changed.",
+            )
+        except OutcomeUnknownError as exc:
+            report = ActionReport(
+                action,
+                key,
+                "error",
+                f"{ACTION_WORDS[action]} for {what}: no answer came back, so the outcome is unknown "
+                f"({exc}). Check at the service before trying again.",
+            )
+        except ActionRefusedError as exc:
+            report = ActionReport(action, key, "error", str(exc))
+        except UnavailableError as exc:
+            self._set_state(summary.account, False, str(exc))
+            report = ActionReport(
+                action, key, "error", f"{ACTION_WORDS[action]} for {what} could not be done: {exc}"
+            )
+        except InvoiceDeskError as exc:
+            report = ActionReport(
+                action, key, "error", f"{ACTION_WORDS[action]} for {what} could not be done: {exc}"
+            )
+        except asyncio.CancelledError:
+            self._running.pop(key, None)
+            raise
+        except Exception as exc:  # a bug: log the traceback, tell staff, keep the window alive
+            log.exception("%s on %s failed unexpectedly", action, key)
+            report = ActionReport(
+                action,
+                key,
+                "error",
+                f"{ACTION_WORDS[action]} for {what} stopped by an unexpected error ({type(exc).__name__}: "
+                f"{exc}). The details are in the log file.",
+            )
+        self._running.pop(key, None)
+        self.accountsChanged.emit()
+        self.recordsChanged.emit([key])
+        self.actionFinished.emit(report)
+        return report
+
+    # ------------------------------------------------------------------ background jobs
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run a helper job (an export) that ``shutdown`` waits for."""
+        task = asyncio.ensure_future(coro)
+        self._other.add(task)
+        task.add_done_callback(self._other.discard)
+        return task
+
+    async def shutdown(self) -> None:
+        """Cancel everything still running and wait for it (quitting leaves no pending task)."""
+        self._closing = True
+        self._auto.stop()
+        tasks: list[asyncio.Task[Any]] = [t for _a, t in self._running.values()]
+        tasks += list(self._other)
+        for t in (self._sync_task, self._start_task):
+            if t is not None:
+                tasks.append(t)
+        pending = [t for t in tasks if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _what(summary: Summary) -> str:
+    noun = "order" if summary.source.value == "jumpseller" else "invoice"
+    return f"{noun} {summary.id}"
+
+
+def _success(action: str, key: Key, o: ActionOutcome) -> ActionReport:
+    if o.state == "already_done":
+        return ActionReport(action, key, "info", o.message, o.public_id, o.url, o)
+    if o.state == "unknown":
+        return ActionReport(action, key, "error", o.message, o.public_id, o.url, o)
+    return ActionReport(action, key, "success", o.message, o.public_id, o.url, o)

@@ -1,0 +1,457 @@
+"""The combined list of orders and invoices, read from the cache a page at a time.
+
+Filtering, sorting and paging all happen in SQL (``Cache.fetch``): the model holds only the
+rows the view has asked for so far (``canFetchMore``/``fetchMore``), so the first screenful
+costs the same with 1,000 or 100,000 cached records. There is deliberately no
+``QSortFilterProxyModel``: sorting 100k rows through one makes millions of calls into
+``data()`` and takes tens of seconds (see the pitfalls notes); ``sort()`` re-queries instead.
+
+Display strings are built lazily, the first time a row is painted, and kept with the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QLocale,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtGui import QFont, QIcon
+
+from invoicedesk.cache import Cache, Query, Row
+from invoicedesk.domain import DELIVERY_LABELS, Source, Summary
+from invoicedesk.money import format_money
+from invoicedesk.needs import label as needs_label
+
+PAGE_SIZE = 200
+SortRole = int(Qt.ItemDataRole.UserRole) + 1
+KeyRole = int(Qt.ItemDataRole.UserRole) + 2
+
+Key = tuple[str, str, str]  # (source, account, record id): what a record is, across refreshes
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class Column(IntEnum):
+    SOURCE = 0
+    ACCOUNT = 1
+    ID = 2
+    DATE = 3
+    CUSTOMER = 4
+    TOTAL = 5
+    STATUS = 6
+    DELIVERY = 7
+    INVOICE = 8
+    NEEDS_ACTION = 9
+
+
+HEADERS: dict[Column, str] = {
+    Column.SOURCE: "Source",
+    Column.ACCOUNT: "Account",
+    Column.ID: "Number",
+    Column.DATE: "Date",
+    Column.CUSTOMER: "Customer",
+    Column.TOTAL: "Total",
+    Column.STATUS: "Status",
+    Column.DELIVERY: "Delivery",
+    Column.INVOICE: "Invoice",
+    Column.NEEDS_ACTION: "Needs action",
+}
+
+HEADER_TIPS: dict[Column, str] = {
+    Column.SOURCE: "Jumpseller order or Marketplacer invoice",
+    Column.ID: "Order number (Jumpseller) or invoice number (Marketplacer)",
+    Column.DATE: "When the order was placed, or the invoice paid (your local time)",
+    Column.INVOICE: "The invoice attached to a Jumpseller order",
+    Column.NEEDS_ACTION: "What this record is waiting for",
+}
+
+# The cache's sort keys (``cache.SORT_COLUMNS``) per column.
+SORT_KEYS: dict[Column, str] = {
+    Column.SOURCE: "source",
+    Column.ACCOUNT: "account",
+    Column.ID: "id",
+    Column.DATE: "date",
+    Column.CUSTOMER: "customer",
+    Column.TOTAL: "total",
+    Column.STATUS: "status",
+    Column.DELIVERY: "delivery_type",
+    Column.INVOICE: "invoice",
+    Column.NEEDS_ACTION: "needs_action",
+}
+
+SOURCE_LABELS = {Source.JUMPSELLER: "Jumpseller", Source.MARKETPLACER: "Marketplacer"}
+SOURCE_TIPS = {Source.JUMPSELLER: "Jumpseller order", Source.MARKETPLACER: "Marketplacer invoice"}
+
+# Jumpseller's ``shipping_option`` in staff words; Marketplacer's delivery types come from the domain.
+ORDER_DELIVERY_LABELS = {
+    "delivery": "Delivery",
+    "store_pickup": "Store pickup",
+    "no_shipping": "No shipping",
+    "": "",
+}
+
+
+def delivery_label(summary: Summary) -> str:
+    if summary.source is Source.JUMPSELLER:
+        return ORDER_DELIVERY_LABELS.get(summary.delivery_type, summary.delivery_type.replace("_", " "))
+    return DELIVERY_LABELS.get(summary.delivery_type, summary.delivery_type)
+
+
+def money_locale(locale: QLocale | None = None) -> str:
+    """The user's locale as Babel spells it; the C locale (CI, containers) reads as en_US."""
+    name = (locale or QLocale.system()).name()
+    return "en_US" if name in ("C", "") else name
+
+
+def record_key(summary: Summary) -> Key:
+    return (summary.source.value, summary.account, summary.id)
+
+
+def format_date(when: datetime | None) -> str:
+    return when.astimezone().strftime("%Y-%m-%d %H:%M") if when is not None else ""
+
+
+def display_texts(summary: Summary, locale: str) -> tuple[str, ...]:
+    """The row as staff read it, one string per column (also Ctrl+C and the CSV export)."""
+    return (
+        SOURCE_LABELS.get(summary.source, summary.source.value),
+        summary.account,
+        summary.id,
+        format_date(summary.date),
+        summary.customer,
+        format_money(summary.total, summary.currency, locale) if summary.total is not None else "—",
+        summary.status_label or summary.status,
+        delivery_label(summary),
+        summary.invoice_public_id,
+        needs_label(summary.needs_action) if summary.needs_action else "",
+    )
+
+
+_NCOLS = len(Column)
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_USER = int(Qt.ItemDataRole.UserRole)
+_SORT = SortRole
+_KEY = KeyRole
+_TOTAL_COL = int(Column.TOTAL)
+_SOURCE_COL = int(Column.SOURCE)
+_NEEDS_COL = int(Column.NEEDS_ACTION)
+_ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
+
+
+@dataclass(slots=True)
+class _Line:
+    rowid: int
+    summary: Summary
+    texts: tuple[str, ...] | None = field(default=None)
+
+
+class RecordsModel(QAbstractTableModel):
+    """Rows of ``cache.fetch(query, sort, descending)``, loaded ``PAGE_SIZE`` at a time."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        *,
+        locale: str | None = None,
+        icons: Callable[[Source], QIcon | None] | None = None,
+        page_size: int = PAGE_SIZE,
+        parent: Any = None,
+    ) -> None:
+        super().__init__(parent)
+        self._cache = cache
+        self._locale = locale or money_locale()
+        self._icon_for = icons
+        self._icons: dict[Source, QIcon | None] = {}
+        self._page = page_size
+        self._query = Query()
+        self._sort = Column.DATE
+        self._descending = True
+        self._lines: list[_Line] = []
+        self._index_of: dict[int, int] = {}
+        self._exhausted = True
+        self._count: int | None = None
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self._align_right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        self._align_left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+    # ------------------------------------------------------------------ what is shown
+
+    @property
+    def query(self) -> Query:
+        return self._query
+
+    @property
+    def sort_column(self) -> Column:
+        return self._sort
+
+    @property
+    def descending(self) -> bool:
+        return self._descending
+
+    def set_query(self, query: Query) -> None:
+        """Show another selection of records (the filter bar's doing)."""
+        self._query = query
+        self._reload(self._page)
+
+    def total_count(self) -> int:
+        """How many records match the query (all of them, not only the rows loaded so far)."""
+        if self._count is None:
+            self._count = self._cache.count(self._query)
+        return self._count
+
+    def loaded_count(self) -> int:
+        return len(self._lines)
+
+    def _reload(self, how_many: int) -> None:
+        self.beginResetModel()
+        self._count = None
+        self._lines = []
+        self._index_of = {}
+        self._exhausted = False
+        self._load(max(how_many, self._page))
+        self.endResetModel()
+
+    def _fetch(self, offset: int, limit: int) -> list[Row]:
+        return self._cache.fetch(
+            self._query,
+            sort=SORT_KEYS[self._sort],
+            descending=self._descending,
+            offset=offset,
+            limit=limit,
+        )
+
+    def _load(self, limit: int) -> int:
+        """Append up to ``limit`` rows from the cache (callers wrap it in insert/reset signals)."""
+        rows = self._fetch(len(self._lines), limit)
+        if len(rows) < limit:
+            self._exhausted = True
+        self._append(rows)
+        return len(rows)
+
+    def _append(self, rows: Iterable[Row]) -> None:
+        for row in rows:
+            self._index_of[row.rowid] = len(self._lines)
+            self._lines.append(_Line(row.rowid, row.summary))
+
+    # ------------------------------------------------------------------ refreshing
+
+    def refresh(self) -> None:
+        """Re-read what is loaded after a sync: in place when the rows stay where they are.
+
+        The same records in the same order (statuses changed, nothing new) → the changed
+        rows are replaced and one ranged ``dataChanged`` is emitted, so the view keeps its
+        selection, scroll position and current index. Anything else (new records, a new
+        order) → a reset to as many rows as were loaded; the window reselects by key.
+        """
+        wanted = max(len(self._lines), self._page)
+        rows = self._fetch(0, wanted)
+        self._count = None
+        same = len(rows) == len(self._lines) and all(
+            r.rowid == line.rowid for r, line in zip(rows, self._lines, strict=True)
+        )
+        if not same:
+            self.beginResetModel()
+            self._lines = []
+            self._index_of = {}
+            self._exhausted = len(rows) < wanted
+            self._append(rows)
+            self.endResetModel()
+            return
+        changed = [i for i, r in enumerate(rows) if r.summary != self._lines[i].summary]
+        for i in changed:
+            self._lines[i] = _Line(rows[i].rowid, rows[i].summary)
+        self._emit_changed(changed)
+
+    def refresh_rows(self, rowids: Sequence[int]) -> list[int]:
+        """Re-read these records (an action changed them) in place; returns the rows updated."""
+        updated: list[int] = []
+        for rowid in rowids:
+            i = self._index_of.get(rowid)
+            if i is None:
+                continue
+            row = self._cache.row(rowid)
+            if row is None:
+                continue
+            self._lines[i] = _Line(row.rowid, row.summary)
+            updated.append(i)
+        self._emit_changed(updated)
+        return updated
+
+    def refresh_keys(self, keys: Iterable[Key]) -> list[int]:
+        rowids = [r for r in (self._cache.find_rowid(*k) for k in keys) if r is not None]
+        return self.refresh_rows(rowids)
+
+    def _emit_changed(self, rows: Sequence[int]) -> None:
+        if not rows:
+            return
+        top = self.index(min(rows), 0)
+        bottom = self.index(max(rows), len(Column) - 1)
+        self.dataChanged.emit(top, bottom)
+
+    # ------------------------------------------------------------------ lookups
+
+    def summary(self, row: int) -> Summary | None:
+        return self._lines[row].summary if 0 <= row < len(self._lines) else None
+
+    def rowid(self, row: int) -> int | None:
+        return self._lines[row].rowid if 0 <= row < len(self._lines) else None
+
+    def row_of_key(self, key: Key) -> int | None:
+        for i, line in enumerate(self._lines):
+            if record_key(line.summary) == key:
+                return i
+        return None
+
+    def row_of_rowid(self, rowid: int) -> int | None:
+        return self._index_of.get(rowid)
+
+    def texts(self, row: int) -> tuple[str, ...]:
+        line = self._lines[row]
+        if line.texts is None:
+            line.texts = display_texts(line.summary, self._locale)
+        return line.texts
+
+    def iter_all_texts(self) -> Iterable[tuple[Summary, tuple[str, ...]]]:
+        """Every record of the current query in the current order (export), not only loaded ones."""
+        for row in self._cache.iter_all(self._query, sort=SORT_KEYS[self._sort], descending=self._descending):
+            yield row.summary, display_texts(row.summary, self._locale)
+
+    # ------------------------------------------------------------------ Qt model API
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._lines)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else _NCOLS
+
+    def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:
+        if parent.isValid() or self._exhausted:
+            return
+        rows = self._fetch(len(self._lines), self._page)
+        if len(rows) < self._page:
+            self._exhausted = True
+        if not rows:
+            return
+        first = len(self._lines)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self._append(rows)
+        self.endInsertRows()
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
+            return None
+        col = Column(section)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[col]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS.get(col)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return self._align_right if col == Column.TOTAL else self._align_left
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        return _ITEM_FLAGS if index.isValid() else _NO_FLAGS
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # The view calls this hundreds of thousands of times while scrolling: plain int
+        # comparisons against module constants, display text first.
+        if not index.isValid():
+            return None
+        row = index.row()
+        col = index.column()
+        lines = self._lines
+        if row >= len(lines) or col >= _NCOLS:
+            return None
+        line = lines[row]
+        if role == _DISPLAY:
+            texts = line.texts
+            if texts is None:
+                texts = line.texts = display_texts(line.summary, self._locale)
+            return texts[col]
+        if role == _ALIGN:
+            return self._align_right if col == _TOTAL_COL else None
+        if role == _DECORATION:
+            return self._icon(line.summary.source) if col == _SOURCE_COL else None
+        if role == _FONT:
+            return self._bold if col == _NEEDS_COL and line.summary.needs_action else None
+        if role == _TOOLTIP:
+            return self._tooltip(line.summary, Column(col))
+        if role == _SORT:
+            return self._sort_value(line.summary, Column(col))
+        if role == _USER:
+            return line.summary
+        if role == _KEY:
+            return record_key(line.summary)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort in SQL: re-query from the top with the new ORDER BY."""
+        if not 0 <= column < len(Column):
+            return
+        col = Column(column)
+        descending = order == Qt.SortOrder.DescendingOrder
+        if col == self._sort and descending == self._descending and self._lines:
+            return
+        self._sort = col
+        self._descending = descending
+        self._reload(self._page)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _icon(self, source: Source) -> QIcon | None:
+        if self._icon_for is None:
+            return None
+        if source not in self._icons:
+            self._icons[source] = self._icon_for(source)
+        return self._icons[source]
+
+    @staticmethod
+    def _sort_value(s: Summary, col: Column) -> Any:
+        return {
+            Column.SOURCE: s.source.value,
+            Column.ACCOUNT: s.account,
+            Column.ID: int(s.id) if s.id.isdigit() else s.id,
+            Column.DATE: s.date,
+            Column.CUSTOMER: s.customer,
+            Column.TOTAL: s.total,
+            Column.STATUS: s.status,
+            Column.DELIVERY: s.delivery_type,
+            Column.INVOICE: s.invoice_public_id,
+            Column.NEEDS_ACTION: s.needs_action,
+        }[col]
+
+    @staticmethod
+    def _tooltip(s: Summary, col: Column) -> str | None:
+        if col == Column.SOURCE:
+            tip = SOURCE_TIPS.get(s.source, s.source.value)
+            if s.problems_count:
+                tip += f"\n{s.problems_count} field(s) arrived in an unexpected form; see the details."
+            return tip
+        if col == Column.CUSTOMER:
+            return s.email or None
+        if col == Column.TOTAL and s.total is not None:
+            return f"{s.total} {s.currency}".strip()
+        if col == Column.INVOICE:
+            return s.invoice_url or None
+        if col == Column.NEEDS_ACTION and s.needs_action:
+            return needs_label(s.needs_action)
+        return None
