@@ -280,8 +280,12 @@ MARKETPLACER_LIMITS: tuple[RateWindow, ...] = (
 )
 
 
+_EPSILON = 1e-6
+"""Waits shorter than this are rounding noise, not waits (a microsecond changes nothing)."""
+
+
 class _Window:
-    """Sliding log of send times for one :class:`RateWindow`."""
+    """Sliding log of completion times for one :class:`RateWindow` (oldest first)."""
 
     __slots__ = ("limit", "log", "period", "spec")
 
@@ -295,14 +299,20 @@ class _Window:
 class RatePacer:
     """Keeps one account's requests under its rate limits, close to them but not over.
 
-    A sliding log per window (e.g. 20 per second AND 800 per minute): a request may go when
-    every window has room. Windows are a little longer than published (``margin``) so that
-    jitter between our clock and the service's does not push a burst over the edge.
+    Three rules decide when the next request may go:
 
-    It also listens to the service: when a ``...-Remaining`` header says fewer requests are
-    left than we account for (another app on the same store, a shared IP), the difference is
-    booked as if we had sent it; a ``...-Limit`` header replaces the configured limit; after
-    a 429 every send is held for the wait the service asked for. Share one pacer between all
+    * every window (e.g. 20 per second AND 800 per minute) must have room. A request counts
+      from the moment it is sent, and once answered it is logged at the time the answer
+      came back: the service counted it on arrival, which is never later than that, so our
+      window always covers the service's however its queue delayed the request;
+    * requests are spread evenly at the shortest window's rate after a small burst (a token
+      bucket): a service that is flooded in one go answers the last of a burst late, which
+      would then hold up the next window;
+    * after a 429 every request waits out the time the service asked for.
+
+    It also listens to the service: a ``...-Remaining`` header saying fewer requests are left
+    than we account for (another app on the same store, a shared IP) books the difference as
+    ours; a ``...-Limit`` header replaces the configured limit. Share one pacer between all
     clients of one account.
     """
 
@@ -310,7 +320,8 @@ class RatePacer:
         self,
         windows: Sequence[RateWindow],
         *,
-        margin: float = 0.03,
+        burst: int = 4,
+        margin: float = 0.02,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -320,8 +331,13 @@ class RatePacer:
         self._margin = margin
         self._clock = clock
         self._sleep = sleep
+        self._burst = float(max(burst, 1))
+        self._tokens = self._burst
+        self._tokens_at = clock()
         self._hold_until = 0.0
+        self._in_flight = 0
         self._lock: asyncio.Lock | None = None
+        self._released: asyncio.Event | None = None
         self.banned_until: datetime | None = None
         self.sent = 0
         self.waited = 0.0
@@ -329,10 +345,12 @@ class RatePacer:
 
     @classmethod
     def jumpseller(cls) -> RatePacer:
+        """20 requests/s and 800/min per store."""
         return cls(JUMPSELLER_LIMITS)
 
     @classmethod
     def marketplacer(cls) -> RatePacer:
+        """50 requests/s on the REST API."""
         return cls(MARKETPLACER_LIMITS)
 
     @property
@@ -340,72 +358,90 @@ class RatePacer:
         """Current (limit, period) per window, after any adaptation from headers."""
         return [(w.limit, w.period) for w in self._windows]
 
-    def _lock_for_loop(self) -> asyncio.Lock:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        return self._lock
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @property
+    def _rate(self) -> float:
+        """Requests per second of the shortest window: the pace between bursts."""
+        shortest = min(self._windows, key=lambda w: w.period)
+        return max(shortest.limit, 1) / shortest.period
 
     def _purge(self, now: float) -> None:
         for w in self._windows:
-            horizon = now - 2 * w.period - self._margin
+            horizon = now - w.period - self._margin
             while w.log and w.log[0] <= horizon:
                 w.log.popleft()
 
-    def _delay(self, now: float) -> float:
-        """Seconds until every window has room for one more request."""
+    def _delay(self, now: float) -> float | None:
+        """Seconds until a request may go; ``None`` while only an answer can make room."""
         wait = self._hold_until - now
         for w in self._windows:
-            span = w.period + self._margin
-            log = w.log
-            # Count entries inside the window; the log may also keep a little history.
-            inside = 0
-            for stamp in reversed(log):
-                if stamp > now - span:
-                    inside += 1
-                else:
-                    break
-            if inside >= w.limit:
-                # The entry whose expiry frees the first slot.
-                oldest_needed = log[len(log) - w.limit]
-                wait = max(wait, oldest_needed + span - now)
+            free = w.limit - self._in_flight  # slots the logged requests may still use
+            if free <= 0:
+                return None
+            if len(w.log) >= free:
+                # The entry whose expiry leaves free - 1 logged requests in the window.
+                wait = max(wait, w.log[len(w.log) - free] + w.period + self._margin - now)
+        tokens = min(self._burst, self._tokens + (now - self._tokens_at) * self._rate)
+        if tokens < 1.0 - _EPSILON:
+            wait = max(wait, (1.0 - tokens) / self._rate)
         return wait
 
     async def acquire(self) -> float:
-        """Wait for a free slot, book it, and return the booking time (pass it to observe)."""
-        async with self._lock_for_loop():
+        """Wait for a free slot and take it; returns the send time. Call :meth:`release` after."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+            self._released = asyncio.Event()
+        assert self._released is not None
+        async with self._lock:
             while True:
                 now = self._clock()
                 self._purge(now)
                 wait = self._delay(now)
-                if wait <= 0:
-                    for w in self._windows:
-                        w.log.append(now)
+                if wait is None:
+                    self._released.clear()
+                    await self._released.wait()
+                    continue
+                if wait <= _EPSILON:
+                    tokens = min(self._burst, self._tokens + (now - self._tokens_at) * self._rate)
+                    self._tokens, self._tokens_at = max(tokens - 1.0, 0.0), now
+                    self._in_flight += 1
                     self.sent += 1
                     return now
                 self.waited += wait
                 await self._sleep(wait)
 
-    def observe(self, headers: httpx.Headers, sent_at: float) -> None:
-        """Adapt to what the service says about its limits, from one response's headers."""
+    def release(self, sent_at: float, headers: httpx.Headers | None = None) -> None:
+        """The request sent at ``sent_at`` is over: log it now, and learn from its headers."""
         now = self._clock()
+        self._in_flight = max(self._in_flight - 1, 0)
+        for w in self._windows:
+            w.log.append(now)
+        if headers is not None:
+            self._observe(headers, now)
+        if self._released is not None:
+            self._released.set()
+
+    def _observe(self, headers: httpx.Headers, now: float) -> None:
         for w in self._windows:
             limit = _first_int(headers, w.spec.limit_headers)
             if limit is not None and limit > 0 and limit != w.limit:
                 _log.debug("rate limit for a %ss window is %s, not %s", w.period, limit, w.limit)
                 w.limit = limit
             remaining = _first_int(headers, w.spec.remaining_headers)
-            if remaining is None or now - sent_at > w.period:
-                continue  # no information, or too stale to compare
-            # Everything we booked that the service could have counted for this request.
-            since = sent_at - w.period - self._margin
-            ours = sum(1 for stamp in w.log if stamp > since)
+            if remaining is None:
+                continue
+            # Everything of ours the service may still be counting: answered or in flight.
+            ours = self._in_flight + sum(
+                1 for stamp in w.log if stamp > now - w.period - self._margin
+            )
             theirs = w.limit - max(remaining, 0)
             # One request of slack absorbs window-edge noise; more means someone else is
-            # spending this account's budget, so book their share too.
-            if theirs - ours > 1 or (remaining <= 0 and theirs > ours):
-                extra = min(theirs - ours, w.limit)
-                w.log.extend([now] * extra)
-                # Keep the log sorted: booked-at-now entries are never older than the tail.
+            # spending this account's budget, so book their share as if it were ours.
+            if theirs - ours > 1:
+                w.log.extend([now] * min(theirs - ours, w.limit))
                 self.adjustments += 1
 
     def hold(self, seconds: float) -> None:
@@ -422,9 +458,10 @@ class RatePacer:
         longest = max(self._windows, key=lambda w: w.period)
         span = longest.period + self._margin
         inside = [s for s in longest.log if s > now - span]
-        if len(inside) < longest.limit or not inside:
+        free = longest.limit - self._in_flight
+        if free <= 0 or len(inside) < free:
             return longest.period / max(longest.limit, 1)
-        return max(inside[len(inside) - longest.limit] + span - now, 0.0)
+        return max(inside[len(inside) - free] + span - now, 0.0)
 
     def __repr__(self) -> str:
         spec = ", ".join(f"{w.limit}/{w.period:g}s" for w in self._windows)
@@ -730,14 +767,12 @@ class RequestPolicy:
 
         while True:
             self._check_ban(endpoint)
-            sent_at = await self.pacer.acquire() if self.pacer else time.monotonic()
             request = self.http.build_request(
                 method, url, params=params, content=content, headers=headers
             )
-            self.stats.requests += 1
             wait: float | None = None
             try:
-                response = await self.http.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT)
+                response = await self._send(request, auth)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing left this machine: safe to try again, even for a write.
                 last = self._error(
@@ -766,8 +801,6 @@ class RequestPolicy:
             else:
                 status = response.status_code
                 self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
-                if self.pacer is not None:
-                    self.pacer.observe(response.headers, sent_at)
                 ban = response.headers.get(BAN_HEADER)
                 if ban and status in (403, 429):
                     until = parse_ban_reset(ban)
@@ -815,7 +848,10 @@ class RequestPolicy:
                         self.pacer.hold(wait)
                 elif status >= 500:
                     text = "a web page" if _looks_like_html(response.content) else "an error"
-                    if not idempotent:
+                    # 503 says the service is not taking requests at all (RFC 9110 15.6.4):
+                    # nothing was done, so even a write may go again. Any other 5xx may have
+                    # come after the work was done.
+                    if not idempotent and status != 503:
                         raise self._error(
                             OutcomeUnknownError,
                             f"the service failed while handling the request (HTTP {status}, "
@@ -833,6 +869,10 @@ class RequestPolicy:
                         status,
                     )
                     failures += 1
+                    if status == 503:
+                        wait = parse_retry_after(response.headers.get("Retry-After"))
+                        if wait is not None and wait > self.retry.max_retry_after:
+                            raise last
                 else:
                     raise self._status_error(response, endpoint)
 
@@ -858,6 +898,19 @@ class RequestPolicy:
             )
             if wait > 0:
                 await self._sleep(wait)
+
+    async def _send(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
+        """One paced exchange: the pacer's slot is taken before and given back after."""
+        self.stats.requests += 1
+        if self.pacer is None:
+            return await self.http.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT)
+        sent_at = await self.pacer.acquire()
+        response: httpx.Response | None = None
+        try:
+            response = await self.http.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT)
+            return response
+        finally:
+            self.pacer.release(sent_at, response.headers if response is not None else None)
 
     def _rate_limit_wait(self, response: httpx.Response) -> float:
         """How long a 429 asks us to wait: Retry-After, else the window that is full."""

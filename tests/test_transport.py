@@ -593,36 +593,67 @@ class FakeClock:
         self.now += seconds
 
 
-def test_pacer_keeps_every_window_under_its_limit(arun) -> None:
+def test_pacer_keeps_every_window_under_its_limit_and_close_to_it(arun) -> None:
     clock = FakeClock()
-    pacer = RatePacer([RateWindow(20, 1.0), RateWindow(50, 60.0)], margin=0.0,
-                      clock=clock, sleep=clock.sleep)
+    pacer = RatePacer(
+        [RateWindow(20, 1.0), RateWindow(50, 60.0)], margin=0.0, clock=clock, sleep=clock.sleep
+    )
 
     async def go() -> list[float]:
-        return [await pacer.acquire() for _ in range(60)]
+        stamps = []
+        for _ in range(60):
+            sent = await pacer.acquire()
+            pacer.release(sent)
+            stamps.append(sent)
+        return stamps
 
     stamps = arun(go())
-    assert stamps[19] == 1000.0 and stamps[20] == 1001.0 and stamps[40] == 1002.0
-    assert stamps[50] == 1060.0  # the minute window
+    assert stamps[:4] == [1000.0] * 4  # a small burst, then an even pace
+    assert stamps[5] - stamps[4] == pytest.approx(0.05)
     for i in range(len(stamps) - 20):
         assert stamps[i + 20] - stamps[i] >= 1.0
+    assert stamps[50] - stamps[0] >= 60.0  # the minute window
+    assert stamps[40] - stamps[0] <= 2.1  # and no slower than the limit needs
+
+
+def test_pacer_counts_requests_in_flight_until_answered(arun) -> None:
+    clock = FakeClock()
+    pacer = RatePacer([RateWindow(3, 1.0)], burst=3, margin=0.0, clock=clock, sleep=clock.sleep)
+
+    async def go() -> tuple[bool, float]:
+        sent = [await pacer.acquire() for _ in range(3)]
+        fourth = asyncio.ensure_future(pacer.acquire())
+        for _ in range(5):
+            await asyncio.sleep(0)  # let it run: it must be waiting, not sending
+        blocked = not fourth.done()
+        clock.now += 0.5
+        pacer.release(sent[0])  # answered at 1000.5: the service counted it by then
+        return blocked, await fourth
+
+    blocked, fourth_at = arun(go())
+    assert blocked
+    assert fourth_at == 1001.5
 
 
 def test_pacer_books_requests_someone_else_made(arun) -> None:
     clock = FakeClock()
     window = RateWindow(20, 1.0, ("X-RateLimit-Remaining",), ("X-RateLimit-Limit",))
-    pacer = RatePacer([window], margin=0.0, clock=clock, sleep=clock.sleep)
+    pacer = RatePacer([window], burst=20, margin=0.0, clock=clock, sleep=clock.sleep)
+
+    async def one(headers: dict[str, str] | None = None) -> float:
+        sent = await pacer.acquire()
+        pacer.release(sent, httpx.Headers(headers) if headers is not None else None)
+        return sent
 
     async def go() -> list[float]:
-        sent = await pacer.acquire()
-        # The service counts 15 requests (ours plus 14 from another app on the same store).
-        pacer.observe(httpx.Headers({"X-RateLimit-Remaining": "5"}), sent)
-        return [await pacer.acquire() for _ in range(6)]
+        # The service counts 15 requests: ours plus 14 from another app on the same store.
+        await one({"X-RateLimit-Remaining": "5"})
+        return [await one() for _ in range(6)]
 
     stamps = arun(go())
     assert stamps[:5] == [1000.0] * 5 and stamps[5] == 1001.0
     assert pacer.adjustments == 1
-    pacer.observe(httpx.Headers({"X-RateLimit-Limit": "10"}), clock.now)
+    pacer.release(clock.now, httpx.Headers({"X-RateLimit-Limit": "10"}))
     assert pacer.limits == [(10, 1.0)]
 
 

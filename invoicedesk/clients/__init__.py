@@ -6,7 +6,7 @@ credentials; none of them reads configuration or globals.
 
 from invoicedesk.clients.invoicing import InvoiceResult, InvoicingClient, contract_payload
 from invoicedesk.clients.jumpseller import CREDIT_NOTE, INVOICE, JumpsellerClient
-from invoicedesk.clients.marketplacer import MarketplacerClient, Shipment
+from invoicedesk.clients.marketplacer import MarketplacerClient
 
 __all__ = [
     "CREDIT_NOTE",
@@ -15,6 +15,5 @@ __all__ = [
     "InvoicingClient",
     "JumpsellerClient",
     "MarketplacerClient",
-    "Shipment",
     "contract_payload",
 ]

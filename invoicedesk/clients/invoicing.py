@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final, Literal
 
 import httpx
@@ -35,17 +35,6 @@ __all__ = ["InvoiceResult", "InvoicingClient", "contract_payload", "idempotency_
 
 SERVICE: Final = "Invoicing"
 Kind = Literal["invoice", "credit_note"]
-
-_STATUSES: Final = ("pending_payment", "paid", "canceled", "abandoned")
-_STATUS_WORDS: Final = {
-    "pending payment": "pending_payment",
-    "pending_payment": "pending_payment",
-    "paid": "paid",
-    "canceled": "canceled",
-    "cancelled": "canceled",
-    "abandoned": "abandoned",
-}
-
 
 @dataclass(frozen=True)
 class InvoiceResult:
@@ -70,144 +59,86 @@ def idempotency_key(store_code: str, order_id: object, kind: Kind) -> str:
 # -- mapping the REST order to the contract ----------------------------------------------------
 
 
-def _inner(raw: Mapping[str, Any]) -> Mapping[str, Any]:
-    inner = raw.get("order")
-    return inner if isinstance(inner, Mapping) else raw
-
-
-def _number(value: object) -> float | int | None:
-    """A JSON number from a Decimal, float, int or numeric string, exactly (see module doc)."""
+def _number(value: Decimal | int | None) -> float | int | None:
+    """A JSON number from a Decimal, exactly (see the module doc)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    try:
-        exact = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError):
+    if not value.is_finite():
         return None
-    if not exact.is_finite():
-        return None
-    return float(str(exact))
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= 0:
+        return int(value)  # written without decimals (CLP): stays an integer
+    return float(str(value))
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+def _text(value: str) -> str | None:
+    """Optional text: the contract's null for what the store left empty."""
+    value = value.strip()
+    return value or None
 
 
-def _iso(value: object) -> str | None:
-    """ISO 8601 UTC (``2024-11-05T11:26:30Z``) from a datetime or Jumpseller's date strings."""
-    if isinstance(value, datetime):
+def _iso(value: datetime | None, raw: object) -> str | None:
+    """ISO 8601 UTC (``2024-11-05T11:26:30Z``); the store's own text if it could not be read."""
+    if value is not None:
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    elif isinstance(value, str) and value.strip():
-        text = value.strip()
-        if text.endswith(" UTC"):
-            text = text[:-4] + "+00:00"
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return value  # not ours to fix: the service sees what the store holds
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-    else:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _status(order: Order, raw: Mapping[str, Any]) -> str | None:
-    """The canonical lowercase status: ``status_enum`` first (``status`` is translated)."""
-    for candidate in (raw.get("status_enum"), getattr(order, "status", None), raw.get("status")):
-        if isinstance(candidate, str):
-            word = _STATUS_WORDS.get(candidate.strip().lower())
-            if word:
-                return word
-        value = getattr(candidate, "value", None)  # a str Enum
-        if isinstance(value, str) and value in _STATUSES:
-            return value
-    status = raw.get("status")
-    return str(status).strip().lower().replace(" ", "_") if status else None
-
-
-def _tax_rate(product: Mapping[str, Any]) -> float | int:
-    """Percent VAT of a line: gift cards carry none; else the sum of proportional taxes."""
-    if product.get("type") == "gift_card":
-        return 0
-    total = Decimal(0)
-    taxes = product.get("taxes")
-    if isinstance(taxes, list):
-        for tax in taxes:
-            if isinstance(tax, Mapping) and not tax.get("fixed"):
-                try:
-                    total += Decimal(str(tax.get("rate") or 0))
-                except InvalidOperation:
-                    continue
-    result = _number(total)
-    return 0 if result is None else result
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return raw if isinstance(raw, str) and raw.strip() else None
 
 
 def contract_payload(order: Order) -> dict[str, Any]:
     """The ``{"order": {...}}`` body the Lightweight contract expects for ``order``.
 
-    Built from ``order.raw`` (what the store sent) with the parsed id, date and status.
+    Built from the parsed order (money as Decimal, canonical status, tax id from
+    ``billing_address.taxid``) and ``order.raw`` for what parsing could not read. Gift-card
+    lines carry a 0 % rate, as the integration guide requires.
     """
-    raw = _inner(order.raw)
-    customer = raw.get("customer") if isinstance(raw.get("customer"), Mapping) else {}
-    billing = raw.get("billing_address") if isinstance(raw.get("billing_address"), Mapping) else {}
-    info = raw.get("billing_information")
-    info = info if isinstance(info, Mapping) else {}
-    assert isinstance(customer, Mapping) and isinstance(billing, Mapping)
-
-    fullname = _text(customer.get("fullname")) or _text(
-        " ".join(p for p in (_text(billing.get("name")), _text(billing.get("surname"))) if p)
-    )
-    gift_cards = raw.get("gift_cards_amount", raw.get("gift_cards_discount"))
-    products = []
-    for product in raw.get("products") or []:
-        if not isinstance(product, Mapping):
-            continue
-        products.append(
-            {
-                "name": _text(product.get("name")),
-                "price": _number(product.get("price")),
-                "quantity": product.get("qty", product.get("quantity")),
-                "sku": _text(product.get("sku")),
-                "type": _text(product.get("type")),
-                "tax_rate": _tax_rate(product),
-            }
-        )
-    created = getattr(order, "created_at", None) or raw.get("created_at")
+    raw = order.raw.get("order", order.raw) if isinstance(order.raw, Mapping) else {}
+    raw = raw if isinstance(raw, Mapping) else {}
+    customer = order.customer
+    billing = order.billing_address
+    products = [
+        {
+            "name": line.name,
+            "price": _number(line.price),
+            "quantity": line.qty,
+            "sku": _text(line.sku),
+            "type": _text(line.type),
+            "tax_rate": 0 if line.is_gift_card else (_number(line.tax_rate) or 0),
+        }
+        for line in order.lines
+    ]
     return {
         "order": {
             "id": order.id,
-            "created_at": _iso(created),
-            "currency": _text(raw.get("currency")),
-            "subtotal": _number(raw.get("subtotal")),
-            "total": _number(raw.get("total")),
-            "tax": _number(raw.get("tax")),
-            "shipping": _number(raw.get("shipping")),
-            "discount": _number(raw.get("discount")),
-            "status": _status(order, raw),
+            "created_at": _iso(order.created_at, raw.get("created_at")),
+            "currency": _text(order.currency),
+            "subtotal": _number(order.subtotal),
+            "total": _number(order.total) if order.total_known else None,
+            "tax": _number(order.tax),
+            "shipping": _number(order.shipping),
+            "discount": _number(order.discount),
+            "status": order.status.lower(),
             "customer": {
-                "email": _text(customer.get("email")),
-                "fullname": fullname,
-                "tax_id": _text(billing.get("taxid")),
-                "phone": _text(customer.get("phone")),
-                "company_name": _text(info.get("company_name")),
+                "email": _text(customer.email),
+                "fullname": _text(customer.fullname or billing.fullname),
+                "tax_id": _text(customer.tax_id),
+                "phone": _text(customer.phone),
+                "company_name": _text(customer.company_name),
             },
             "products": products,
             "billing_address": {
-                "name": _text(billing.get("name")),
-                "surname": _text(billing.get("surname")),
-                "address": _text(billing.get("address")),
-                "city": _text(billing.get("city")),
-                "region": _text(billing.get("region")),
-                "country": _text(billing.get("country_code") or billing.get("country")),
-                "zip": _text(billing.get("postal")),
-                "municipality": _text(billing.get("municipality")),
+                "name": _text(billing.name),
+                "surname": _text(billing.surname),
+                "address": _text(billing.address),
+                "city": _text(billing.city),
+                "region": _text(billing.region),
+                "country": _text(billing.country_code or billing.country),
+                "zip": _text(billing.postal),
+                "municipality": _text(billing.municipality),
             },
-            "gift_cards_amount": _number(gift_cards) or 0,
+            "gift_cards_amount": _number(order.gift_cards_amount),
         }
     }
 

@@ -117,7 +117,7 @@ class JumpsellerClient:
 
     async def count_orders(self, status: str | None = None) -> int:
         """How many orders the store has (of one status, when given)."""
-        params: Params = [("status", status)] if status else []
+        params: Params = [("status_filters[]", status)] if status else []
         body = await self._get("/orders/count.json", params)
         count = body.get("count") if isinstance(body, Mapping) else None
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -205,7 +205,7 @@ class JumpsellerClient:
         body = await self._get(path)
         if not isinstance(body, Mapping):
             raise self._malformed(path, "expected an order.")
-        return parse_order(body, account=self.account)
+        return parse_order(body, account=self.account, endpoint=httpx.URL(self.base_url + path).path)
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -215,7 +215,7 @@ class JumpsellerClient:
         body = await self._get(path)
         if not isinstance(body, list):
             raise self._malformed(path, "expected a list of documents.")
-        return parse_documents(body, account=self.account)
+        return parse_documents(body, account=self.account, endpoint=httpx.URL(self.base_url + path).path)
 
     async def attach_document(
         self,

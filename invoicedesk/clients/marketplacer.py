@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Final
 from urllib.parse import quote
 
 import httpx
 
-from invoicedesk.domain import Invoice, parse_invoice_document, parse_invoice_page
+from invoicedesk.domain import (
+    Invoice,
+    Shipment,
+    parse_invoice_document,
+    parse_invoice_page,
+    parse_shipments,
+)
 from invoicedesk.errors import MalformedResponseError
 from invoicedesk.transport import (
     RatePacer,
@@ -27,7 +33,7 @@ from invoicedesk.transport import (
     pages_in_order,
 )
 
-__all__ = ["JSONAPI", "MarketplacerClient", "Shipment"]
+__all__ = ["JSONAPI", "MAX_PAGE_SIZE", "MarketplacerClient"]
 
 SERVICE: Final = "Marketplacer"
 JSONAPI: Final = "application/vnd.api+json"
@@ -36,22 +42,6 @@ MAX_PAGE_SIZE: Final = 100
 
 Params = list[tuple[str, str | int]]
 When = datetime | date | str
-
-
-@dataclass(frozen=True)
-class Shipment:
-    """One dispatch of (part of) an invoice, as Marketplacer reports it."""
-
-    id: str
-    tracking_number: str
-    carrier: str
-    tracking_link: str = ""
-    note: str = ""
-    dispatched_at: str = ""
-    """As sent: a timestamp with offset in older payloads, a bare date in newer ones."""
-    items: tuple[tuple[str, int], ...] = ()
-    """(line_item_id, quantity) pairs, when the service says which items went."""
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 class _KeyAuth(httpx.Auth):
@@ -143,7 +133,9 @@ class MarketplacerClient:
     def _document(self, url: str, body: Any) -> Invoice:
         if not isinstance(body, Mapping):
             raise self._malformed(url, "expected a JSON:API document.")
-        return parse_invoice_document(body, account=self.account, currency=self.currency)
+        return parse_invoice_document(
+            body, account=self.account, currency=self.currency, endpoint=httpx.URL(url).path
+        )
 
     def _invoice_url(self, invoice_id: str | int, tail: str = "") -> str:
         return f"{self._api}/invoices/{quote(str(invoice_id), safe='')}{tail}"
@@ -196,6 +188,7 @@ class MarketplacerClient:
         if included:
             params.append(("include", included))
         url = self._api + "/invoices"
+        endpoint = httpx.URL(url).path
         seen: set[object] = set()
 
         def fresh(invoices: list[Invoice]) -> list[Invoice]:
@@ -208,7 +201,7 @@ class MarketplacerClient:
             if not isinstance(doc, Mapping):
                 raise self._malformed(url, "expected a JSON:API document.")
             invoices, next_link = parse_invoice_page(
-                doc, account=self.account, currency=self.currency
+                doc, account=self.account, currency=self.currency, endpoint=endpoint
             )
             return invoices, next_link, doc
 
@@ -224,7 +217,7 @@ class MarketplacerClient:
             if not isinstance(body, Mapping):
                 raise self._malformed(url, "expected a JSON:API document.")
             invoices, following = parse_invoice_page(
-                body, account=self.account, currency=self.currency
+                body, account=self.account, currency=self.currency, endpoint=endpoint
             )
             yield fresh(invoices)
             if following == next_link:
@@ -272,12 +265,7 @@ class MarketplacerClient:
         """The dispatches recorded for an invoice (partial dispatch)."""
         url = self._invoice_url(invoice_id, "/shipments")
         body = await self._get(url)
-        data = body.get("data") if isinstance(body, Mapping) else None
-        if not isinstance(data, list):
-            raise self._malformed(url, "expected a list of shipments.")
-        # ``included`` shipped_items of a list cannot be told apart per shipment: not used.
-        error = self._malformed(url, "a shipment is not readable.")
-        return [_shipment(item, None, error) for item in data]
+        return parse_shipments(body, account=self.account, endpoint=httpx.URL(url).path)
 
     async def create_shipment(
         self,
@@ -287,7 +275,7 @@ class MarketplacerClient:
         carrier: str,
         items: list[tuple[str, int]],
     ) -> Shipment:
-        """Record a dispatch of ``items`` ((line_item_id, quantity) pairs)."""
+        """Record a dispatch of ``items`` ((line_item_id, quantity) pairs). Sent once."""
         url = self._invoice_url(invoice_id, "/shipments")
         payload = {
             "data": {
@@ -303,23 +291,13 @@ class MarketplacerClient:
             }
         }
         body = await self._write("POST", url, payload)
-        data = body.get("data") if isinstance(body, Mapping) else None
-        error = self._malformed(url, "the service did not return the shipment.")
-        if not isinstance(data, Mapping):
-            raise error
-        shipment = _shipment(data, body.get("included"), error)
+        shipments = parse_shipments(body, account=self.account, endpoint=httpx.URL(url).path)
+        if len(shipments) != 1:
+            raise self._malformed(url, "the service did not return the shipment it made.")
+        shipment = shipments[0]
         if not shipment.items:
             # Some versions do not echo the items: what we sent is what was recorded.
-            shipment = Shipment(
-                id=shipment.id,
-                tracking_number=shipment.tracking_number,
-                carrier=shipment.carrier,
-                tracking_link=shipment.tracking_link,
-                note=shipment.note,
-                dispatched_at=shipment.dispatched_at,
-                items=tuple((str(line), int(qty)) for line, qty in items),
-                raw=shipment.raw,
-            )
+            shipment = replace(shipment, items=tuple((str(li), int(q)) for li, q in items))
         return shipment
 
 
@@ -372,43 +350,3 @@ def _known_pages(doc: Mapping[str, Any], size: int) -> int | None:
             if isinstance(value, int) and not isinstance(value, bool):
                 return max(1, -(-value // size))
     return None
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _shipment(
-    item: object, included: object, error: MalformedResponseError
-) -> Shipment:
-    """A shipment resource (plus any ``shipped_items`` in ``included``) as a :class:`Shipment`."""
-    if not isinstance(item, Mapping) or item.get("id") is None:
-        raise error
-    attributes = item.get("attributes")
-    if not isinstance(attributes, Mapping):
-        raise error
-    items: list[tuple[str, int]] = []
-    shipped = attributes.get("shipped_items")
-    sources: list[object] = list(shipped) if isinstance(shipped, list) else []
-    if not sources and isinstance(included, list):
-        sources = [
-            inc.get("attributes")
-            for inc in included
-            if isinstance(inc, Mapping) and inc.get("type") == "shipped_items"
-        ]
-    for source in sources:
-        if isinstance(source, Mapping) and source.get("line_item_id") is not None:
-            try:
-                items.append((str(source["line_item_id"]), int(source.get("quantity", 1))))
-            except (TypeError, ValueError) as exc:
-                raise error from exc
-    return Shipment(
-        id=str(item["id"]),
-        tracking_number=_text(attributes.get("shipment_tracking_number")),
-        carrier=_text(attributes.get("shipment_carrier")),
-        tracking_link=_text(attributes.get("shipment_tracking_link")),
-        note=_text(attributes.get("note")),
-        dispatched_at=_text(attributes.get("dispatched_at")),
-        items=tuple(items),
-        raw=dict(item),
-    )
