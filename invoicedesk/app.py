@@ -32,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run against the built-in sandbox with sample data in a throw-away folder",
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="with --demo: check this installation end to end (sandbox, sync, window, one invoice), "
+        "then quit with status 0 when everything works",
+    )
     parser.add_argument("--exit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     parser.add_argument("--screenshot", type=Path, metavar="PNG", help=argparse.SUPPRESS)
     return parser
@@ -46,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if cli is not None and cli.is_command(args_list):
         return cli.main(args_list)
     args = build_parser().parse_args(args_list)
+    if args.self_test and not args.demo:
+        print("invoicedesk: --self-test needs --demo (it creates an invoice: never at a real shop).",
+              file=sys.stderr)
+        return 2
     return run_gui(args)
 
 
@@ -53,6 +63,15 @@ def run_gui(args: argparse.Namespace) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from invoicedesk.logs import setup_logging
+    from invoicedesk.ui.appicon import app_icon
+    from invoicedesk.ui.crash import install_crash_handlers
+
+    setup_logging()
+    if args.self_test:
+        from invoicedesk.selftest import prepare_platform
+
+        prepare_platform()  # before the QApplication: offscreen when there is no display
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_NAME])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
@@ -60,7 +79,11 @@ def run_gui(args: argparse.Namespace) -> int:
     # Closing the window ends our coroutine, which then stops the loop; Qt must not quit
     # underneath a running coroutine ("Event loop stopped before Future completed").
     app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName("invoicedesk")  # matches packaging/linux/invoicedesk.desktop
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        # Unhandled errors: logged with their traceback and shown, instead of vanishing.
+        install_crash_handlers(app, runner.get_loop())
         return runner.run(_gui_main(app, args))
 
 
@@ -73,9 +96,14 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
     from invoicedesk.errors import InvoiceDeskError
     from invoicedesk.services import Services
     from invoicedesk.sync import Syncer
+    from invoicedesk.ui.firstpaint import install_first_paint_report
     from invoicedesk.ui.main_window import MainWindow
     from invoicedesk.ui.palette import ThemeFollower
 
+    if args.self_test:
+        from invoicedesk.selftest import run_self_test
+
+        return await run_self_test()
     demo = None
     try:
         if args.demo:
@@ -106,6 +134,7 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
         settings=settings,
     )
     window.closed.connect(closed.set)
+    install_first_paint_report(window)  # only with INVOICEDESK_REPORT_FIRST_PAINT=1
     window.show()
     window.start()
     try:
