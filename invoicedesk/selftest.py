@@ -24,6 +24,7 @@ import logging
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -133,10 +134,17 @@ async def _steps(report: SelfTestReport) -> None:
     from invoicedesk.sync import Syncer
 
     loop = asyncio.get_running_loop()
+    # Our own worker thread, joined at the end: the loop's default executor (QThreads under
+    # qasync) would outlive the run and be destroyed while still running at exit.
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="selftest")
     report.step = "starting the bundled sandbox"
-    demo = await loop.run_in_executor(
-        None, functools.partial(start_demo, orders=DEMO_ORDERS, invoices=DEMO_INVOICES)
-    )
+    try:
+        demo = await loop.run_in_executor(
+            worker, functools.partial(start_demo, orders=DEMO_ORDERS, invoices=DEMO_INVOICES)
+        )
+    except BaseException:
+        worker.shutdown(wait=False)
+        raise
     services = cache = window = None
     try:
         for store in demo.sandbox.stores:  # type: ignore[attr-defined]
@@ -204,7 +212,10 @@ async def _steps(report: SelfTestReport) -> None:
             raise SelfTestError(f"the cache does not show {outcome.public_id} on order {order_id}")
         report.step = "closing"
     finally:
-        await _close(window, services, cache, demo)
+        try:
+            await _close(window, services, cache, demo, worker)
+        finally:
+            worker.shutdown(wait=True)  # idle by now: returns at once
 
 
 def _check_money() -> None:
@@ -264,7 +275,7 @@ def _paid_orders_without_invoice(cache: Any) -> list[tuple[str, str]]:
     return found
 
 
-async def _close(window: Any, services: Any, cache: Any, demo: Any) -> None:
+async def _close(window: Any, services: Any, cache: Any, demo: Any, worker: ThreadPoolExecutor) -> None:
     """Close everything the run opened, whatever happened; a failure here is logged, not raised."""
     try:
         if window is not None:
@@ -280,4 +291,4 @@ async def _close(window: Any, services: Any, cache: Any, demo: Any) -> None:
     finally:
         if cache is not None:
             cache.close()
-        await asyncio.get_running_loop().run_in_executor(None, demo.close)
+        await asyncio.get_running_loop().run_in_executor(worker, demo.close)

@@ -76,7 +76,7 @@ def test_registered_secret_never_reaches_the_file(log_file: Path, sandbox_sessio
     assert "ValueError: bad answer for ***" in text and "Traceback" in text
     assert "[sync-worker] from a thread: ***" in text
     assert "deprecated call with ***" in text
-    assert "HTTP Request: GET" in text and "authtoken=***" in text
+    assert "HTTP Request: GET" in text and "/orders/count.json" in text
 
 
 def test_credentials_that_were_never_registered_are_blanked_by_shape(log_file: Path) -> None:

@@ -10,10 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 [ "$(uname -s)" = Darwin ] || { echo "make-dmg.sh: needs macOS (hdiutil)" >&2; exit 2; }
-APP=dist/InvoiceDesk.app
+DIST=${DIST_DIR:-dist}
+APP=$DIST/InvoiceDesk.app
 [ -d "$APP" ] || { echo "make-dmg.sh: build $APP first: .venv/bin/pyinstaller --noconfirm invoicedesk.spec" >&2; exit 1; }
 VERSION=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' invoicedesk/__init__.py)
-DMG=dist/InvoiceDesk-$VERSION-macos.dmg
+DMG=$DIST/InvoiceDesk-$VERSION-macos.dmg
 
 if [ -n "${CODESIGN_IDENTITY:-}" ]; then
   echo "== signing $APP"
