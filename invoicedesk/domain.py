@@ -1183,9 +1183,10 @@ def _build_invoice(
     raw: dict[str, Any],
     lone: bool,
 ) -> Invoice:
-    """``lone``: the resource is the only one in its document, so included resources that no
-    relationship names (samples without ``relationships``) can only belong to it."""
+    """``lone``: the resource is the only one in its document, so when it has no
+    ``relationships`` at all, the included resources can only belong to it."""
     a = _attributes(r, resource, "data")
+    lone = lone and resource.get("relationships") is None
     rels = r.obj(resource, "relationships", "relationships")
 
     def related(name: str, kind: str) -> list[Mapping[str, Any]]:
@@ -1272,6 +1273,17 @@ def _referenced(resource: Mapping[str, Any], index: Included) -> list[Mapping[st
     return [index[k] for k in keys]
 
 
+def _raw_for(resource: Mapping[str, Any], included: Any, index: Included) -> dict[str, Any]:
+    """A one-invoice JSON:API document with what ``resource`` refers to, as sent: the cache
+    keeps it and :func:`parse_invoice_document` rebuilds the same record from it."""
+    raw: dict[str, Any] = {"data": resource}
+    if isinstance(included, list):
+        raw["included"] = _referenced(resource, index)
+    elif included is not None:
+        raw["included"] = included  # not a list: kept so the re-read flags it the same way
+    return raw
+
+
 def parse_invoice(
     resource: Any, included: Any, *, account: str, currency: str, endpoint: str = ""
 ) -> Invoice:
@@ -1288,7 +1300,7 @@ def parse_invoice(
         )
     r = _Reader()
     index = _index(r, included)
-    raw = {"data": resource, "included": _referenced(resource, index)}
+    raw = _raw_for(resource, included, index)
     return _build_invoice(resource, index, r, account=account, currency=currency, raw=raw, lone=False)
 
 
@@ -1361,7 +1373,7 @@ def parse_invoice_page(
             )
         r = _Reader()
         r.problems.extend(index_reader.problems)
-        raw = {"data": resource, "included": _referenced(resource, index)}
+        raw = _raw_for(resource, included, index)
         out.append(
             _build_invoice(resource, index, r, account=account, currency=currency, raw=raw, lone=False)
         )
