@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from invoicedesk.domain import Order, OrderLine
 from invoicedesk.money import format_money, minor_units, quantum, round_money
@@ -159,6 +159,16 @@ class _Context:
 
 def _rate_for(ctx: _Context, line: OrderLine, inclusive: bool) -> tuple[Decimal, Decimal | None]:
     """(VAT rate as a fraction, the store's own unit tax to use as is, if any)."""
+    rate, store_tax = _raw_rate(ctx, line, inclusive)
+    if ZERO <= rate < 1:
+        return rate, store_tax
+    ctx.notes.append(
+        f"VAT rate {_percent(rate)} for {line.name or line.sku or 'a product'} is not plausible; shown at 0%."
+    )
+    return ZERO, None
+
+
+def _raw_rate(ctx: _Context, line: OrderLine, inclusive: bool) -> tuple[Decimal, Decimal | None]:
     if line.is_gift_card:
         return ZERO, None
     if line.tax_rate is not None:
@@ -254,6 +264,14 @@ def _matches(preview: InvoicePreview, order: Order) -> bool:
 
 def invoice_preview(order: Order, vat_rate: Decimal | None = None) -> InvoicePreview:
     """Lines, totals and notes of the invoice ``order`` would get."""
+    with localcontext() as decimal_context:
+        # Wide enough that no amount a parser lets through (18 integer and 18 fractional
+        # digits, quantities up to 2**63) loses digits or fails to quantize.
+        decimal_context.prec = 120
+        return _preview(order, vat_rate)
+
+
+def _preview(order: Order, vat_rate: Decimal | None) -> InvoicePreview:
     ctx = _Context(order, vat_rate)
     stated = {line.tax_included for line in order.lines if not line.is_gift_card} - {None}
     inclusive = stated == {True}

@@ -217,3 +217,17 @@ def test_every_sandbox_order_previews_to_the_total_the_store_charged() -> None:
             gift += parsed.has_gift_cards
     assert seen_currencies == {"USD", "CLP"}
     assert checked > 200 and gift > 0
+
+
+def test_an_implausible_rate_is_shown_at_zero_with_a_note() -> None:
+    line = OrderLine(name="Odd", qty=1, price=D("10.00"), tax_rate=D(150))
+    preview = invoice_preview(order(line, tax=D(15), total=D(25)))
+    assert preview.lines[0].vat == 0
+    assert "VAT rate 150% for Odd is not plausible; shown at 0%." in preview.notes
+
+
+def test_huge_amounts_do_not_overflow_the_decimal_context() -> None:
+    line = OrderLine(qty=2**62, price=D("99999999999999999.99"), tax_rate=D(19))
+    preview = invoice_preview(order(line, tax=D(1), total=D(1)))
+    exact = D("461168601842738790353883139815726120.96")  # 99999999999999999.99 × 2**62, every digit
+    assert preview.lines[0].net == exact
