@@ -3,14 +3,12 @@ a large list scrolled through a view until the process exits cleanly."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -22,33 +20,9 @@ from PySide6.QtGui import QIcon
 from invoicedesk.cache import Cache, Query
 from invoicedesk.domain import Source, Summary
 from invoicedesk.ui.records_model import Column, RecordsModel, SortRole
+from tests.ui_helpers import copy_cache, sync_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def sync_in_thread(sb: object, data_dir: Path) -> None:
-    """Fill a cache the way the app does (a real sync over HTTP), on a private event loop.
-
-    A thread of its own: the test session's qasync loop counts as running in the main thread.
-    """
-    from invoicedesk.demo import demo_config
-    from invoicedesk.services import Services
-    from invoicedesk.sync import Syncer
-
-    config, secrets = demo_config(sb)
-
-    async def run() -> None:
-        services = Services(config, secrets, data_dir)
-        cache = Cache.open(data_dir)
-        try:
-            results = await Syncer(services, cache).sync_all()
-            assert all(r.ok for r in results), [r.error for r in results]
-        finally:
-            await services.aclose()
-            cache.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, run()).result(timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -160,9 +134,8 @@ def test_filters_requery_the_cache(cache: Cache) -> None:
 
 def test_a_changed_record_is_updated_in_place_with_one_ranged_signal(tmp_path: Path, cache: Cache) -> None:
     # A private copy: this test writes.
-    copy_dir = tmp_path / "copy"
-    copy_dir.mkdir()
-    with CacheCopy(cache, copy_dir) as c:
+    c = Cache.open(copy_cache(cache.path.parent, tmp_path / "copy"))
+    try:
         model = RecordsModel(c)
         model.set_query(Query(source="marketplacer"))
         resets: list[int] = []
@@ -187,25 +160,8 @@ def test_a_changed_record_is_updated_in_place_with_one_ranged_signal(tmp_path: P
         model.refresh()
         assert resets == [1]
         assert model.summary(0).id == "99999999"
-
-
-class CacheCopy:
-    """A copy of the shared cache file for a test that writes."""
-
-    def __init__(self, src: Cache, folder: Path) -> None:
-        import sqlite3
-
-        dst = sqlite3.connect(folder / "cache.sqlite3")
-        with sqlite3.connect(src.path) as s:
-            s.backup(dst)
-        dst.close()
-        self.cache = Cache.open(folder)
-
-    def __enter__(self) -> Cache:
-        return self.cache
-
-    def __exit__(self, *exc: object) -> None:
-        self.cache.close()
+    finally:
+        c.close()
 
 
 def test_invalid_indexes_and_out_of_range_sections_give_nothing(cache: Cache) -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -34,6 +35,7 @@ from invoicedesk.sync import Syncer, SyncProgress, SyncResult
 from invoicedesk.ui.records_model import Key, record_key
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ActionName = Literal["invoice", "credit_note", "mark_sent", "mark_ready", "mark_collected"]
 ACTIONS: tuple[ActionName, ...] = ("invoice", "credit_note", "mark_sent", "mark_ready", "mark_collected")
@@ -91,6 +93,7 @@ class Controller(QObject):
     ) -> None:
         super().__init__(parent)
         self.services = services
+        self._original_services = services
         self.cache = cache
         self.syncer = syncer
         self.actions = actions
@@ -100,6 +103,7 @@ class Controller(QObject):
         self._running: dict[Key, tuple[str, asyncio.Task[ActionReport]]] = {}
         self._other: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self._executor: ThreadPoolExecutor | None = None
         self.last_results: list[SyncResult] = []
         self._auto = QTimer(self)
         self._auto.timeout.connect(self._auto_sync)
@@ -144,13 +148,20 @@ class Controller(QObject):
         else:
             self._auto.stop()
 
-    def replace_services(self, services: Services) -> None:
-        """New configuration: the sync and the actions use the new clients from now on."""
+    async def replace_services(self, services: Services) -> None:
+        """New configuration: stop the sync, let running actions finish, then use the new clients."""
+        self.cancel_sync()
+        busy = [t for t in (self._sync_task, *(t for _a, t in self._running.values())) if t is not None]
+        if busy:
+            await asyncio.gather(*busy, return_exceptions=True)
+        old = self.services
         self.services = services
         self.syncer.services = services
         self.actions.services = services
         self.reload_states()
         self.set_auto_sync(services.config.auto_sync_minutes)
+        if old is not self._original_services:
+            await old.aclose()  # ours to close; the first one belongs to whoever made it
 
     # ------------------------------------------------------------------ start-up
 
@@ -348,6 +359,16 @@ class Controller(QObject):
 
     # ------------------------------------------------------------------ background jobs
 
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run blocking disk work (an export) off the GUI thread, on a thread this object owns.
+
+        Not the loop's default executor: qasync's is a pool of QThreads that outlives a window
+        and shows up as "QThread: Destroyed while thread is still running" at exit.
+        """
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="invoicedesk-worker")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a helper job (an export) that ``shutdown`` waits for."""
         task = asyncio.ensure_future(coro)
@@ -369,6 +390,11 @@ class Controller(QObject):
             t.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+        if self.services is not self._original_services:
+            await self.services.aclose()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
 
 def _what(summary: Summary) -> str:

@@ -50,6 +50,16 @@ DATE_CHOICES: tuple[tuple[str, int | None], ...] = (
 )
 
 
+def account_choice(source: str | None, name: str | None) -> str:
+    """A combo item's data: "source:name" (a string, so ``findData`` can match it)."""
+    return f"{source or ''}:{name or ''}"
+
+
+def parse_choice(data: object) -> tuple[str | None, str | None]:
+    source, _, name = str(data or ":").partition(":")
+    return source or None, name or None
+
+
 def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0, 0)).astimezone()
 
@@ -76,7 +86,7 @@ class FilterBar(QWidget):
         self.status_combo.setAccessibleName("Status")
         self.status_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         for text, source, status in STATUS_CHOICES:
-            self.status_combo.addItem(text, (source, status))
+            self.status_combo.addItem(text, account_choice(source, status))
 
         self.needs_action = QCheckBox("Needs action", objectName="needsActionFilter")
         self.needs_action.setAccessibleName("Show only records that need action")
@@ -133,14 +143,14 @@ class FilterBar(QWidget):
         current = self.account_combo.currentData()
         self.account_combo.blockSignals(True)
         self.account_combo.clear()
-        self.account_combo.addItem("All accounts", (None, None))
+        self.account_combo.addItem("All accounts", account_choice(None, None))
         if config.jumpseller:
-            self.account_combo.addItem("All Jumpseller orders", ("jumpseller", None))
+            self.account_combo.addItem("All Jumpseller orders", account_choice("jumpseller", None))
         if config.marketplacer:
-            self.account_combo.addItem("All Marketplacer invoices", ("marketplacer", None))
+            self.account_combo.addItem("All Marketplacer invoices", account_choice("marketplacer", None))
         for acc in config.accounts:
             kind = "Jumpseller store" if acc.source == "jumpseller" else "Marketplacer seller"
-            self.account_combo.addItem(f"{acc.name} ({kind})", (acc.source, acc.name))
+            self.account_combo.addItem(f"{acc.name} ({kind})", account_choice(acc.source, acc.name))
         found = self.account_combo.findData(current) if current is not None else -1
         self.account_combo.setCurrentIndex(max(found, 0))
         self.account_combo.blockSignals(False)
@@ -148,8 +158,8 @@ class FilterBar(QWidget):
     # ------------------------------------------------------------------ the query
 
     def query(self) -> Query:
-        source, account = self.account_combo.currentData() or (None, None)
-        status_source, status = self.status_combo.currentData() or (None, None)
+        source, account = parse_choice(self.account_combo.currentData())
+        status_source, status = parse_choice(self.status_combo.currentData())
         if status_source and source and status_source != source:
             status = "-"  # an order status on invoices (or the reverse): nothing matches
         elif status_source and not source:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import logging
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -43,16 +44,20 @@ from PySide6.QtWidgets import (
 
 from invoicedesk import APP_NAME
 from invoicedesk.actions import Actions
-from invoicedesk.cache import Cache
+from invoicedesk.cache import Cache, JournalEntry
+from invoicedesk.config import Config
 from invoicedesk.domain import Invoice, Order, Source
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress, SyncResult
+from invoicedesk.ui.accounts_dialog import AccountsDialog, connection_tester
 from invoicedesk.ui.controller import ACTION_WORDS, ActionName, ActionReport, Controller
+from invoicedesk.ui.detail_pane import DetailPane
 from invoicedesk.ui.filter_bar import FilterBar
 from invoicedesk.ui.icons import icon
+from invoicedesk.ui.mark_sent_dialog import MarkSentDialog
 from invoicedesk.ui.message_bar import MessageBar
 from invoicedesk.ui.palette import tones
-from invoicedesk.ui.records_model import Column, Key, RecordsModel, record_key
+from invoicedesk.ui.records_model import Column, Key, RecordsModel, money_locale, record_key
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +145,8 @@ class MainWindow(QMainWindow):
         self._live_dirty = False
         self._exports: list[asyncio.Task[int]] = []
         self.export_dialog: QFileDialog | None = None
+        self.mark_sent_dialog: MarkSentDialog | None = None
+        self.accounts_dialog: AccountsDialog | None = None
 
         self._build_actions()
         self._build_toolbar()
@@ -299,21 +306,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._apply_tones()
 
-    def _make_detail_pane(self) -> QWidget:
-        pane = QLabel("Select an order or invoice to see its details.", objectName="detailPane")
-        pane.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        pane.setWordWrap(True)
-        pane.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        pane.setAccessibleName("Details of the selected record")
-        pane.setMinimumWidth(300)
+    def _make_detail_pane(self) -> DetailPane:
+        pane = DetailPane(self, locale=money_locale())
+        pane.setMinimumWidth(320)
         return pane
-
-    def _show_detail(self, record: Order | Invoice | None) -> None:
-        pane = self.detail
-        if isinstance(pane, QLabel):
-            pane.setText(
-                "Select an order or invoice to see its details." if record is None else record.summary().id
-            )
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -468,15 +464,11 @@ class MainWindow(QMainWindow):
         """Read the selected record in full (and its history) for the details and the buttons."""
         if self._key is None:
             self._record = None
-            history = []
+            history: list[JournalEntry] = []
         else:
             self._record = self.cache.get(*self._key)
             history = self.cache.journal(*self._key)
-        shower = getattr(self.detail, "show_record", None)
-        if callable(shower):
-            shower(self._record, history)
-        else:
-            self._show_detail(self._record)
+        self.detail.show_record(self._record, history)
         self._update_actions()
 
     def select_record(self, source: str, account: str, record_id: str) -> bool:
@@ -541,9 +533,26 @@ class MainWindow(QMainWindow):
         rec = self._record
         if not isinstance(rec, Invoice) or self.controller.refusal(rec, "mark_sent") is not None:
             return
-        self.message_bar.show_message(
-            "info", "Marking sent needs the tracking dialog, which is not available."
-        )
+        if self.mark_sent_dialog is not None:
+            self.mark_sent_dialog.close()
+            self.mark_sent_dialog.deleteLater()
+        dialog = MarkSentDialog(rec, self)
+        key = record_key(rec.summary())
+        dialog.submitted.connect(partial(self._mark_sent_submitted, key))
+        self.mark_sent_dialog = dialog
+        dialog.open()
+
+    def _mark_sent_submitted(self, key: Key, tracking: str, carrier: str, note: str) -> None:
+        """The dialog's answer: mark that invoice sent, even if the selection moved meanwhile."""
+        rec = self.cache.get(*key)
+        if not isinstance(rec, Invoice):
+            return
+        reason = self.controller.refusal(rec, "mark_sent")
+        if reason is not None:
+            self.message_bar.show_message("error", reason)
+            return
+        self.controller.run_action("mark_sent", rec.summary(), tracking=tracking, carrier=carrier, note=note)
+        self._update_actions()
 
     def _on_action_finished(self, report: object) -> None:
         assert isinstance(report, ActionReport)
@@ -750,7 +759,7 @@ class MainWindow(QMainWindow):
         async def run() -> int:
             self.statusBar().showMessage(f"Exporting to {path}…")
             try:
-                count = await asyncio.get_running_loop().run_in_executor(None, write)
+                count = await self.controller.in_thread(write)
             except OSError as exc:
                 self.message_bar.show_message("error", f"Could not write {path}: {exc.strerror or exc}.")
                 return 0
@@ -766,7 +775,39 @@ class MainWindow(QMainWindow):
     # ================================================================== accounts
 
     def open_accounts(self) -> None:
-        self.message_bar.show_message("info", "The Accounts dialog is not available in this build.")
+        """The Accounts dialog, non-modal; Save swaps in the new configuration."""
+        if self.accounts_dialog is not None and self.accounts_dialog.isVisible():
+            self.accounts_dialog.raise_()
+            self.accounts_dialog.activateWindow()
+            return
+        config = self.services.config
+        if self.demo and config.path is None:
+            # The demo's accounts belong to its throw-away folder, never to the user's config file.
+            config = replace(config, path=self.services.data_dir / "config.toml")
+        dialog = AccountsDialog(
+            config,
+            self.services.secrets,
+            connection_tester(self.services.secrets, self.services.data_dir),
+            self,
+        )
+        dialog.saved.connect(self._accounts_saved)
+        self.accounts_dialog = dialog
+        dialog.open()
+
+    def _accounts_saved(self, config: object) -> None:
+        assert isinstance(config, Config)
+        self.controller.spawn(self._apply_config(config))
+
+    async def _apply_config(self, config: Config) -> None:
+        services = Services(config, self.services.secrets, self.services.data_dir)
+        await self.controller.replace_services(services)
+        self.services = services
+        self.filter_bar.set_accounts(config)
+        self._update_accounts()
+        self.message_bar.show_message(
+            "info", f"Accounts saved: {len(config.accounts)} configured. Syncing them now."
+        )
+        self.controller.sync()
 
     # ================================================================== looks
 

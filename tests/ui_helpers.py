@@ -1,0 +1,90 @@
+"""Helpers shared by the window tests: a cache filled by a real sync, copies of it, a wired window."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from invoicedesk.cache import Cache
+from invoicedesk.demo import demo_config
+
+
+def sync_in_thread(sb: Any, data_dir: Path) -> None:
+    """Fill a cache the way the app does (a real sync over HTTP), on a private event loop.
+
+    A thread of its own: the test session's qasync loop counts as running in the main thread,
+    so no other loop may run there.
+    """
+    from invoicedesk.services import Services
+    from invoicedesk.sync import Syncer
+
+    config, secrets = demo_config(sb)
+
+    async def run() -> None:
+        services = Services(config, secrets, data_dir)
+        cache = Cache.open(data_dir)
+        try:
+            results = await Syncer(services, cache).sync_all()
+            assert all(r.ok for r in results), [r.error for r in results]
+        finally:
+            await services.aclose()
+            cache.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result(timeout=120)
+
+
+def copy_cache(src: Path, folder: Path) -> Path:
+    """A consistent copy of a cache file (SQLite's backup API, WAL included) for a test that writes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "cache.sqlite3"
+    dst = sqlite3.connect(target)
+    with sqlite3.connect(src / "cache.sqlite3") as s:
+        s.backup(dst)
+    dst.close()
+    return folder
+
+
+@dataclass
+class Desk:
+    """One wired window and what it was built from, for a story to drive."""
+
+    window: Any
+    services: Any
+    cache: Cache
+    sandbox: Any
+
+    @property
+    def login(self) -> str:
+        return str(self.sandbox.stores[0].login)
+
+    @property
+    def seller(self) -> str:
+        return str(self.sandbox.sellers[0].name)
+
+
+def make_desk(
+    sb: Any, folder: Path, *, sync_on_start: bool, settings: Any = None, demo: bool = False
+) -> Desk:
+    from invoicedesk.actions import Actions
+    from invoicedesk.services import Services
+    from invoicedesk.sync import Syncer
+    from invoicedesk.ui.main_window import MainWindow
+
+    config, secrets = demo_config(sb)
+    services = Services(config, secrets, folder)
+    cache = Cache.open(folder)
+    window = MainWindow(
+        services,
+        cache,
+        Syncer(services, cache),
+        Actions(services, cache),
+        demo=demo,
+        settings=settings,
+        sync_on_start=sync_on_start,
+    )
+    return Desk(window, services, cache, sb)
