@@ -226,7 +226,10 @@ def test_wrong_token_is_an_auth_error_naming_the_account(sandbox_session, arun) 
 
 @pytest.mark.parametrize(
     ("kind", "count"),
-    [("500", 3), ("503", 1), ("html", 2), ("truncate", 2), ("drop", 2), ("slow", 1), ("429", 1)],
+    [
+        ("500", 3), ("503", 1), ("html", 2), ("truncate", 2), ("drop", 2), ("slow", 1),
+        ("latency", 1), ("429", 1),
+    ],
 )
 def test_reads_recover_from_every_fault(sandbox, arun, kind: str, count: int) -> None:
     sb = sandbox
