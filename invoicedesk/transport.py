@@ -27,7 +27,7 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -972,7 +972,7 @@ async def pages_in_order(
     last: int,
     *,
     ahead: int,
-) -> AsyncIterator[tuple[int, T]]:
+) -> AsyncGenerator[tuple[int, T], None]:
     """Yield ``(number, await fetch(number))`` for pages ``first..last``, in page order.
 
     Up to ``ahead`` pages are in flight at once (the account's pacer decides how fast they

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -43,6 +44,7 @@ from invoicedesk.transport import (
     RetryConfig,
     check_url,
     make_http_client,
+    pages_in_order,
     parse_ban_reset,
     parse_retry_after,
     redact,
@@ -674,3 +676,60 @@ def test_paced_burst_gets_no_429_and_unpaced_does(server, arun) -> None:
     arun(burst("paced", RatePacer([window], margin=0.02)))
     assert app.limited["paced"] == 0
     assert app.hits["/paced/paced"] == 30
+
+
+# -- concurrent pages ---------------------------------------------------------------------------
+
+
+def test_pages_come_back_in_order_with_bounded_look_ahead(arun) -> None:
+    running = peak = 0
+
+    async def fetch(n: int) -> int:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        for _ in range(10 - n):  # later pages finish first
+            await asyncio.sleep(0)
+        running -= 1
+        return n * 10
+
+    async def go() -> list[tuple[int, int]]:
+        return [item async for item in pages_in_order(fetch, 1, 9, ahead=3)]
+
+    assert arun(go()) == [(n, n * 10) for n in range(1, 10)]
+    assert peak == 3
+
+
+def test_a_failed_page_or_an_early_stop_cancels_the_pages_in_flight(arun) -> None:
+    cancelled: set[int] = set()
+    never = asyncio.Event()
+
+    async def fetch(n: int) -> int:
+        if n == 1:
+            return 1
+        if n == 2:
+            raise UnavailableError("page 2 failed")
+        try:
+            await never.wait()
+        except asyncio.CancelledError:
+            cancelled.add(n)
+            raise
+        return n
+
+    async def failing() -> None:
+        async for _ in pages_in_order(fetch, 1, 6, ahead=5):
+            pass
+
+    with pytest.raises(UnavailableError, match="page 2 failed"):
+        arun(failing())
+    assert cancelled == {3, 4, 5}
+
+    cancelled.clear()
+
+    async def stop_early() -> None:
+        async with aclosing(pages_in_order(fetch, 1, 6, ahead=4)) as pages:
+            async for _ in pages:
+                break
+
+    arun(stop_early())
+    assert cancelled == {3, 4}

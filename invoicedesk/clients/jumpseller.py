@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
 from datetime import date
+from functools import partial
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -90,7 +92,9 @@ class JumpsellerClient:
             what, service=SERVICE, account=self.account, endpoint=httpx.URL(self.base_url + path).path
         )
 
-    async def _order_page(self, path: str, params: Params, page: int, size: int) -> list[Order]:
+    async def _order_page(
+        self, path: str, params: Params, page: int, *, size: int
+    ) -> list[Order]:
         body = await self._get(path, [*params, ("page", page), ("limit", size)])
         if not isinstance(body, list):
             raise self._malformed(path, "expected a list of orders.")
@@ -103,7 +107,7 @@ class JumpsellerClient:
         """Pages ``first, first+1, ...`` until a short one (there is no total header)."""
         page = first
         while True:
-            orders = await self._order_page(path, params, page, size)
+            orders = await self._order_page(path, params, page, size=size)
             yield orders
             if len(orders) < size:
                 return
@@ -160,11 +164,12 @@ class JumpsellerClient:
             return
 
         last_full = True
-        async for _, orders in pages_in_order(
-            lambda n: self._order_page("/orders.json", params, n, size), 1, pages, ahead=self._ahead
-        ):
-            last_full = len(orders) >= size
-            yield fresh(orders)
+        fetch = partial(self._order_page, "/orders.json", params, size=size)
+        # aclosing: stopping early cancels the pages still in flight at once.
+        async with aclosing(pages_in_order(fetch, 1, pages, ahead=self._ahead)) as numbered:
+            async for _, orders in numbered:
+                last_full = len(orders) >= size
+                yield fresh(orders)
         if last_full:
             async for orders in self._sequential("/orders.json", params, size, first=pages + 1):
                 yield fresh(orders)

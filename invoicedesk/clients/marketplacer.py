@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping
+from contextlib import aclosing
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Final
@@ -209,9 +210,11 @@ class MarketplacerClient:
         yield fresh(invoices)
         pages = _known_pages(doc, size)
         if pages is not None and pages > 1 and next_link:
-            async for _, result in pages_in_order(page, 2, pages, ahead=self._ahead):
-                yield fresh(result[0])
-                next_link = result[1]  # after the last page: records added while reading
+            # aclosing: stopping early cancels the pages still in flight at once.
+            async with aclosing(pages_in_order(page, 2, pages, ahead=self._ahead)) as numbered:
+                async for _, result in numbered:
+                    yield fresh(result[0])
+                    next_link = result[1]  # after the last page: records added meanwhile
         while next_link:
             body = await self._get(self._same_origin(next_link))
             if not isinstance(body, Mapping):
