@@ -49,16 +49,29 @@ def arun():
     loop = asyncio.new_event_loop()
 
     def run(coro, timeout: float = 30.0):
-        return loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        # WORKAROUND: a qasync loop made with already_running=True (the `qloop` fixture) stays
+        # registered as asyncio's running loop for the rest of the session; a plain loop refuses
+        # to run while another is registered. Step it aside for the duration of this run.
+        outer = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(None)
+        try:
+            return loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        finally:
+            asyncio.events._set_running_loop(outer)
 
     yield run
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    for t in pending:
-        t.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.close()
+    outer = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
+    try:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+    finally:
+        asyncio.events._set_running_loop(outer)
 
 
 @pytest.fixture(scope="session")

@@ -235,11 +235,11 @@ async def _burst(url: str, auth: tuple[str, str], n: int) -> list[httpx.Response
         return await asyncio.gather(*(client.get(url) for _ in range(n)))
 
 
-def test_a_burst_over_20_per_second_gets_429_then_a_ban() -> None:
+def test_a_burst_over_20_per_second_gets_429_then_a_ban(arun) -> None:
     with Sandbox(seed=3, orders=20, invoices=5) as sb:
         store = sb.stores[0]
         url = sb.jumpseller_url + "/orders/count.json"
-        answers = asyncio.run(_burst(url, (store.login, store.token), 40))
+        answers = arun(_burst(url, (store.login, store.token), 40))
         ok = [r for r in answers if r.status_code == 200]
         refused = [r for r in answers if r.status_code == 429]
         # (Exactly 20 pass when the burst fits in one second; the limiter test pins that down.)
@@ -248,7 +248,7 @@ def test_a_burst_over_20_per_second_gets_429_then_a_ban() -> None:
         assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
         assert all("message" in r.json() for r in refused)
         # Keep hammering: 30 refusals within a minute ban the store.
-        answers = asyncio.run(_burst(url, (store.login, store.token), 60))
+        answers = arun(_burst(url, (store.login, store.token), 60))
         banned = httpx.get(url, auth=(store.login, store.token), timeout=10)
         assert banned.status_code == 429
         reset = int(banned.headers["Jumpseller-BannedByRateLimit-Reset"])
@@ -258,10 +258,10 @@ def test_a_burst_over_20_per_second_gets_429_then_a_ban() -> None:
         assert httpx.get(url, auth=(other.login, other.token), timeout=10).status_code == 200
 
 
-def test_rate_limits_can_be_switched_off() -> None:
+def test_rate_limits_can_be_switched_off(arun) -> None:
     with Sandbox(seed=3, orders=20, invoices=5, rate_limits=False) as sb:
         store = sb.stores[0]
-        answers = asyncio.run(_burst(sb.jumpseller_url + "/orders/count.json",
+        answers = arun(_burst(sb.jumpseller_url + "/orders/count.json",
                                      (store.login, store.token), 45))
         assert {r.status_code for r in answers} == {200}
 

@@ -239,7 +239,7 @@ def test_partial_shipment_then_the_rest(mp: httpx.Client, sandbox: Sandbox) -> N
     assert ship("T3", rest).status_code == 422
 
 
-def test_fifty_requests_per_second_per_seller() -> None:
+def test_fifty_requests_per_second_per_seller(arun) -> None:
     async def burst(url: str, key: str, n: int) -> list[httpx.Response]:
         limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=20,
@@ -247,7 +247,7 @@ def test_fifty_requests_per_second_per_seller() -> None:
             return await asyncio.gather(*(client.get(url) for _ in range(n)))
 
     with Sandbox(seed=5, orders=5, invoices=10) as sb:
-        answers = asyncio.run(burst(sb.marketplacer_url + "/api/v2/client/invoices/1",
+        answers = arun(burst(sb.marketplacer_url + "/api/v2/client/invoices/1",
                                     sb.sellers[0].api_key, 80))
         refused = [r for r in answers if r.status_code == 429]
         assert refused and len(refused) < len(answers)
