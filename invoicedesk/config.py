@@ -347,13 +347,20 @@ class StaticSecrets:
 def resolve_secret(
     env_name: str, key: str, secrets: SecretSource, *, what: str, account: str, required: bool = True
 ) -> str | None:
-    """The env var named by the account wins (headless use); else the keyring entry."""
+    """The env var named by the account wins (headless use); else the keyring entry.
+
+    Every secret resolved is registered with the log redactor, so it can never reach a log file.
+    """
+    from invoicedesk.logs import register_secret
+
     if env_name:
         value = os.environ.get(env_name)
         if value:
+            register_secret(value)
             return value
     value = secrets.get(key)
     if value:
+        register_secret(value)
         return value
     if not required:
         return None

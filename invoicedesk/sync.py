@@ -30,8 +30,9 @@ Jumpseller
        ``invoicedesk sync --deep``), not on every sync.
     4. Invoices: the order payload does not say whether an invoice exists; the documents
        endpoint does (one request per order). Documents are read once for every paid or
-       canceled order whose documents were never read, and again for canceled orders still
-       owing a credit note. Once an order is invoiced its documents are not read again.
+       canceled order whose documents were never read, and, during the deep check, again for
+       canceled orders still owing a credit note (one may have been issued elsewhere). Once
+       an order is invoiced its documents are not read again.
        Create Invoice reads them once more right before invoicing, whatever the cache says.
 
     All requests go through the client's pacer (20/s and 800/min per store), so a first sync
@@ -205,6 +206,7 @@ class Syncer:
             cursor = deep_at.isoformat() if deep_at else None
             self.cache.put_sync_state(SyncState(acc.name, acc.source, cursor, highest or None, synced, None))
 
+        deep_now = False
         if last_id is None:
             # First (or full) sync: every order, so the deep check is implied.
             report(SyncProgress(acc.name, "orders", 0))
@@ -222,8 +224,9 @@ class Syncer:
             if deep or last_deep is None or now_utc() - last_deep >= self.deep_every:
                 await self._deep_check(acc, result, report, store)
                 last_deep = now_utc()
+                deep_now = True
         save(state.last_synced_at, last_deep)
-        await self._check_documents(acc, result, report)
+        await self._check_documents(acc, result, report, recheck_credit_notes=deep_now)
         save(now_utc(), last_deep)
 
     async def _deep_check(
@@ -247,11 +250,18 @@ class Syncer:
                 store([await client.get_order(int(order_id))], "changed orders")
 
     async def _check_documents(
-        self, acc: JumpsellerAccount, result: SyncResult, report: ProgressCallback
+        self,
+        acc: JumpsellerAccount,
+        result: SyncResult,
+        report: ProgressCallback,
+        *,
+        recheck_credit_notes: bool,
     ) -> None:
         client = self.services.jumpseller(acc)
         ids = self.cache.documents_unknown(acc.name, ("paid", "canceled"))
-        ids += [i for i in self.cache.credit_note_candidates(acc.name) if i not in ids]
+        if recheck_credit_notes:
+            # A credit note may have been issued elsewhere (the store's admin): look again.
+            ids += [i for i in self.cache.credit_note_candidates(acc.name) if i not in ids]
         if not ids:
             return
         sem = asyncio.Semaphore(self.documents_concurrency)
