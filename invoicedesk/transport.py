@@ -81,9 +81,6 @@ _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 #: Methods that may be repeated without changing anything on the service.
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 
-#: Status codes that mean "the service refused this request as sent" (its words are shown).
-_REJECTED = frozenset({400, 409, 415, 422})
-
 BAN_HEADER = "Jumpseller-BannedByRateLimit-Reset"
 
 
@@ -924,6 +921,8 @@ class RequestPolicy:
         return 1.0
 
     def _status_error(self, response: httpx.Response, endpoint: str) -> ServiceError:
+        """401/403 → AuthError, 404 → NotFoundError, 3xx → MalformedResponseError; 400, 409,
+        415, 422 and any other 4xx → RejectedError carrying the service's messages verbatim."""
         status = response.status_code
         messages = [redact(m, self._secrets) for m in service_messages(response.content)]
         if status in (401, 403):
