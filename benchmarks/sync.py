@@ -39,12 +39,13 @@ def marketplacer_bound(n: int) -> float:
     return n / 50
 
 
-async def run(sb: SandboxProcess, folder: Path, label: str, **kw: bool) -> None:
+async def run(sb: SandboxProcess, folder: Path, label: str, only: str = "", **kw: bool) -> None:
     config, secrets = demo_config(sb)
     services = Services(config, secrets, folder)
     cache = Cache.open(folder)
+    accounts = [a for a in config.accounts if not only or a.source == only]
     t = time.perf_counter()
-    results = await Syncer(services, cache).sync_all(**kw)
+    results = await Syncer(services, cache).sync_all(accounts, **kw)
     total = time.perf_counter() - t
     print(f"\n{label}: {total:.1f} s in all, {cache.count(Query()):,} records cached")
     for r in results:
@@ -67,7 +68,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     print(f"Sync benchmark: {args.orders:,} orders (1 store) + {args.invoices:,} invoices, rate limits on")
     with SandboxProcess(seed=3, orders=args.orders, invoices=args.invoices, stores=1) as sb:
-        asyncio.run(run(sb, folder, "first sync"))
+        alone = Path(tempfile.mkdtemp(prefix="bench-sync-mp-"))
+        asyncio.run(run(sb, alone, "first sync, Marketplacer alone", only="marketplacer"))
+        asyncio.run(run(sb, folder, "first sync, both accounts at once"))
         asyncio.run(run(sb, folder, "incremental sync, nothing changed"))
         asyncio.run(run(sb, folder, "incremental sync with the deep check", deep=True))
         import httpx

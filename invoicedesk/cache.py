@@ -506,10 +506,26 @@ class Cache:
 
     def set_documents(self, account: str, order_id: str, documents: Sequence[Document]) -> None:
         """Replace an order's documents (after an attach, or a documents check) and refresh it."""
-        order = self.get_order(account, order_id)
-        if order is None:
-            return
-        self.upsert([replace(order, documents=tuple(documents))], documents_known=True)
+        self.set_documents_many(account, [(order_id, documents)])
+
+    def set_documents_many(self, account: str, items: Sequence[tuple[str, Sequence[Document]]]) -> None:
+        """Documents of many orders in one transaction (the sync's documents checks, batched)."""
+        synced = _iso(now_utc())
+        assert synced is not None
+        with self._tx() as db:
+            orders: list[Order | Invoice] = []
+            for order_id, documents in items:
+                row = db.execute(
+                    "SELECT raw, documents, currency FROM records WHERE source='jumpseller' AND account=? "
+                    "AND record_id=?",
+                    (account, str(order_id)),
+                ).fetchone()
+                if row is None:
+                    continue
+                order = self._parse_row(Source.JUMPSELLER.value, account, *row)
+                if isinstance(order, Order):
+                    orders.append(replace(order, documents=tuple(documents)))
+            self._upsert_in_tx(db, orders, True, synced)
 
     def refresh_needs(self, source: str, account: str, record_id: str) -> None:
         record = self.get(source, account, record_id)

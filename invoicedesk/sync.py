@@ -43,13 +43,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from invoicedesk.cache import Cache, SyncState, now_utc
 from invoicedesk.config import Account, JumpsellerAccount, MarketplacerAccount
-from invoicedesk.domain import Order
+from invoicedesk.domain import Document, Order
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.services import Services
 
@@ -170,7 +170,7 @@ class Syncer:
                 stamp = inv.updated_at or inv.paid_at
                 if stamp and (newest is None or stamp > newest):
                     newest = stamp
-            self.cache.upsert(page)
+            await asyncio.to_thread(self.cache.upsert, page)
             result.fetched += len(page)
             result.changed_ids += [inv.id for inv in page]
             report(SyncProgress(acc.name, "invoices", result.fetched))
@@ -192,11 +192,11 @@ class Syncer:
         highest = last_id or 0
         last_deep = _parse_cursor(state.cursor)
 
-        def store(page: Sequence[Order], phase: str) -> None:
+        async def store(page: Sequence[Order], phase: str) -> None:
             nonlocal highest
             if not page:
                 return
-            self.cache.upsert(page)
+            await asyncio.to_thread(self.cache.upsert, page)
             highest = max(highest, *(o.id for o in page))
             result.fetched += len(page)
             result.changed_ids += [str(o.id) for o in page]
@@ -211,16 +211,16 @@ class Syncer:
             # First (or full) sync: every order, so the deep check is implied.
             report(SyncProgress(acc.name, "orders", 0))
             async for page in client.iter_order_pages():
-                store(page, "orders")
+                await store(page, "orders")
             last_deep = now_utc()
         else:
             report(SyncProgress(acc.name, "new orders", 0))
             new = await client.orders_after(last_id)
             for start in range(0, len(new), 100):
-                store(new[start : start + 100], "new orders")
+                await store(new[start : start + 100], "new orders")
             save(state.last_synced_at, last_deep)  # new orders are safe before the slower phases
             async for page in client.iter_order_pages(date_filter=self.window):
-                store(page, "recent orders")
+                await store(page, "recent orders")
             if deep or last_deep is None or now_utc() - last_deep >= self.deep_every:
                 await self._deep_check(acc, result, report, store)
                 last_deep = now_utc()
@@ -234,7 +234,7 @@ class Syncer:
         acc: JumpsellerAccount,
         result: SyncResult,
         report: ProgressCallback,
-        store: Callable[[Sequence[Order], str], None],
+        store: Callable[[Sequence[Order], str], Awaitable[None]],
     ) -> None:
         """Find orders that left an open status (paid later, canceled later) at any age."""
         client = self.services.jumpseller(acc)
@@ -245,9 +245,9 @@ class Syncer:
             current_ids = {str(o.id) for o in current}
             changed = [o for o in current if str(o.id) not in cached]
             for start in range(0, len(changed), 100):
-                store(changed[start : start + 100], "changed orders")
+                await store(changed[start : start + 100], "changed orders")
             for order_id in sorted(cached - current_ids):
-                store([await client.get_order(int(order_id))], "changed orders")
+                await store([await client.get_order(int(order_id))], "changed orders")
 
     async def _check_documents(
         self,
@@ -266,13 +266,23 @@ class Syncer:
             return
         sem = asyncio.Semaphore(self.documents_concurrency)
         total = len(ids)
+        done: list[tuple[str, list[Document]]] = []
+
+        async def flush() -> None:
+            batch = done[:]
+            del done[:]
+            if batch:
+                # One transaction per batch, off the event loop: the window stays responsive.
+                await asyncio.to_thread(self.cache.set_documents_many, acc.name, batch)
+                result.documents_checked += len(batch)
+                report(SyncProgress(acc.name, "invoices attached", result.documents_checked, total))
 
         async def one(order_id: str) -> None:
             async with sem:
                 docs = await client.list_documents(int(order_id))
-            self.cache.set_documents(acc.name, order_id, docs)
-            result.documents_checked += 1
-            report(SyncProgress(acc.name, "invoices attached", result.documents_checked, total))
+            done.append((order_id, docs))
+            if len(done) >= 25:
+                await flush()
 
         tasks = [asyncio.ensure_future(one(i)) for i in ids]
         try:
@@ -281,6 +291,7 @@ class Syncer:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.shield(flush())  # what was read is kept, even when cancelled
 
 
 def _parse_cursor(text: str | None) -> datetime | None:
