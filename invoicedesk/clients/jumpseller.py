@@ -120,7 +120,12 @@ class JumpsellerClient:
     # -- orders ------------------------------------------------------------------------------
 
     async def count_orders(self, status: str | None = None) -> int:
-        """How many orders the store has (of one status, when given)."""
+        """How many orders the store has (of one status, when given).
+
+        The status goes as ``status_filters[]``, as ``/orders.json`` takes it; the public
+        docs list no filters for ``count.json``, so :meth:`iter_order_pages` relies on the
+        count only for the unfiltered listing.
+        """
         params: Params = [("status_filters[]", status)] if status else []
         body = await self._get("/orders/count.json", params)
         count = body.get("count") if isinstance(body, Mapping) else None
@@ -156,7 +161,7 @@ class JumpsellerClient:
 
         pages = None
         if date_filter is None and status is None:
-            # count.json has no filters, so only the full listing knows its page count.
+            # count.json documents no filters: only the full listing plans its pages from it.
             pages = page_count(await self.count_orders(), size)
         if pages is None or pages == 1:
             async for orders in self._sequential("/orders.json", params, size):
