@@ -183,7 +183,12 @@ class InvoicingClient:
         return await self._post(order, "invoice")
 
     async def create_credit_note(self, order: Order) -> InvoiceResult:
-        """Ask for a credit note: the same contract, carrying the order's canceled status."""
+        """Ask for a credit note: the same contract, carrying the order's canceled status.
+
+        The contract has no separate call: a ``canceled`` status is what asks for a credit
+        note, so that status is sent even if ``order`` was read before the cancellation.
+        Whether a credit note is owed is the caller's decision (see ``actions``).
+        """
         return await self._post(order, "credit_note")
 
     async def _post(self, order: Order, kind: Kind) -> InvoiceResult:
