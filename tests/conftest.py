@@ -80,8 +80,14 @@ def qloop(qapp):
     import qasync
 
     loop = qasync.QEventLoop(qapp, already_running=True)
+    # The app closes its loop (and so its worker threads) at quit; this session-wide loop never
+    # closes, so give it an executor we shut down ourselves: a QThread still running when the
+    # interpreter exits aborts the process ("QThread: Destroyed while thread is still running").
+    executor = qasync.QThreadExecutor(2)
+    loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
-    return loop
+    yield loop
+    executor.shutdown(wait=True)
 
 
 @pytest.fixture
