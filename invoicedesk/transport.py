@@ -690,7 +690,7 @@ class RequestPolicy:
         self.retry = retry or RetryConfig()
         self._secrets = tuple(s for s in secrets if s)
         _guard_library_logs(self._secrets)
-        self.auth_message = auth_message or f"wrong credentials for account '{account}'"
+        self.auth_message = auth_message or "the credentials were refused"
         self._rng = rng or random.Random()
         self._sleep = sleep
         self.stats = RequestStats()

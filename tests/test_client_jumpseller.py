@@ -217,7 +217,7 @@ def test_wrong_token_is_an_auth_error_naming_the_account(sandbox_session, arun) 
     with pytest.raises(AuthError) as info:
         arun(with_client(sb, use, token=bad)())
     text = str(info.value)
-    assert f"wrong login or token for account '{sb.stores[0].login}'" in text
+    assert f"account '{sb.stores[0].login}'" in text and "the login or API token was refused" in text
     assert bad not in text and info.value.status == 401
 
 

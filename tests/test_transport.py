@@ -194,7 +194,7 @@ def policy(http: httpx.AsyncClient, *, pacer: RatePacer | None = None,
            retry: RetryConfig = FAST) -> RequestPolicy:
     return RequestPolicy(http, service="Jumpseller", account="demo-store", pacer=pacer,
                          retry=retry, secrets=[TOKEN],
-                         auth_message="wrong login or token for account 'demo-store'")
+                         auth_message="the login or API token was refused")
 
 
 def client(base: str, read: float = 5.0) -> httpx.AsyncClient:
@@ -480,7 +480,7 @@ def test_401_is_auth_error_naming_the_account_without_the_token(server, arun) ->
     with pytest.raises(AuthError) as info:
         arun(go())
     text = f"{info.value} {info.value!r}"
-    assert "wrong login or token for account 'demo-store'" in text
+    assert "account 'demo-store'" in text and "the login or API token was refused" in text
     assert TOKEN not in text and "body=" not in text
 
 

@@ -313,7 +313,8 @@ def test_test_connection_reports_a_wrong_token(
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.last_test is not None, timeout=10000)
     assert not dialog.last_test.ok
-    assert "wrong login or token for account 'web-store'" in dialog.test_result.text()
+    assert "account 'web-store'" in dialog.test_result.text()
+    assert "the login or API token was refused" in dialog.test_result.text()
     assert "not-the-token" not in dialog.test_result.text()
 
 

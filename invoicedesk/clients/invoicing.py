@@ -170,7 +170,7 @@ class InvoicingClient:
             retry=retry,
             secrets=(hooks_token,),
             auth_message=(
-                f"the invoicing service did not accept the signature for account '{account}' "
+                "the invoicing service did not accept the signature "
                 "(wrong hooks token or store code)"
             ),
         )

@@ -74,7 +74,7 @@ class JumpsellerClient:
             pacer=self.pacer,
             retry=retry,
             secrets=(token,),
-            auth_message=f"wrong login or token for account '{account}'",
+            auth_message="the login or API token was refused",
         )
 
     def __repr__(self) -> str:

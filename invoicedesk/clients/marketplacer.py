@@ -100,7 +100,7 @@ class MarketplacerClient:
             pacer=self.pacer,
             retry=retry,
             secrets=secrets,
-            auth_message=f"wrong API key (or site password) for account '{account}'",
+            auth_message="the API key (or the site password) was refused",
         )
 
     def __repr__(self) -> str:
