@@ -211,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"Sandbox in its own process: {args.orders} orders per store, {args.invoices} invoices")
     with sandbox(args.orders, args.invoices, limits=True) as sb:
+        # The sandbox renders each invoice from its seed on first request (~0.2 ms each), which
+        # on one core is as slow as the whole 50 pages/s budget; it remembers what it rendered.
+        # One unmeasured pass first, so the figure measures the client and its pacing against a
+        # server as quick as the real one, not the stand-in's first rendering. Jumpseller runs
+        # first, so the Marketplacer per-second window is fresh again when it is measured.
+        asyncio.run(transport_only(sb, math.ceil(args.invoices / PAGE)))
         orders, invoices = asyncio.run(run_both(sb, limited=True))
         raw = asyncio.run(transport_only(sb, math.ceil(invoices.records / PAGE)))
     print("Rate limits ON (Jumpseller 20/s + 800/min, Marketplacer 50/s):")

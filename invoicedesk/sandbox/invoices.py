@@ -113,6 +113,7 @@ class MarketplacerSeller:
         self.listed: list[InvoiceRec] = []
         self.version = 0
         self._cache: dict[tuple[object, ...], list[InvoiceRec]] = {}
+        self._rendered: dict[tuple[object, ...], tuple[dict[str, Any], list[dict[str, Any]]]] = {}
         self._initial = invoices
         self._span = max(120 * 86400, invoices * 900)
         self._next_shipment = 5000 + index * 1_000_000
@@ -293,6 +294,21 @@ class MarketplacerSeller:
                                      "attributes": self._customer(inv, role == "billing_customer")})
             res["relationships"] = rel
         return res, included
+
+    def listed_resource(self, inv: InvoiceRec,
+                        include: frozenset[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """``list_resource`` remembered until the invoice changes, for the list endpoint.
+
+        Rendering regenerates each invoice's details from its seed (about 0.2 ms an invoice);
+        remembering them lets the sandbox serve pages of 100 at the real service's 50 pages/s
+        on one core. Every change bumps ``updated`` (and status/shipments), so the key moves.
+        The result is shared: callers serialize it and must not change it.
+        """
+        key = (inv.id, inv.updated, inv.status, inv.paid, len(inv.shipments), include)
+        hit = self._rendered.get(key)
+        if hit is None:
+            hit = self._rendered[key] = self.list_resource(inv, include)
+        return hit
 
     def document(self, inv: InvoiceRec, base: str, *, customers: bool = True,
                  shipments: bool = True) -> dict[str, Any]:

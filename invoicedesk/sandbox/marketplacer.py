@@ -186,7 +186,7 @@ def routes(state: SandboxState) -> list[Route]:
             chunk = sel[(number - 1) * size: number * size]
             data, included = [], []
             for inv in chunk:
-                res, inc = seller.list_resource(inv, include)
+                res, inc = seller.listed_resource(inv, include)
                 data.append(res)
                 included += inc
         last = max(1, math.ceil(total / size))
