@@ -99,6 +99,7 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
     from invoicedesk.ui.firstpaint import install_first_paint_report
     from invoicedesk.ui.main_window import MainWindow
     from invoicedesk.ui.palette import ThemeFollower
+    from invoicedesk.ui.sync_worker import quiet_gc
 
     if args.self_test:
         from invoicedesk.selftest import run_self_test
@@ -136,6 +137,7 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
     window.closed.connect(closed.set)
     install_first_paint_report(window)  # only with INVOICEDESK_REPORT_FIRST_PAINT=1
     window.show()
+    quiet_gc()
     window.start()
     try:
         if args.screenshot or args.exit_after:

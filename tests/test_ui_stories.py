@@ -374,6 +374,35 @@ def test_offline_start_shows_the_cache_and_turns_network_actions_off(
         _close(qrun, desk)
 
 
+def test_staff_cancels_a_slow_sync_and_keeps_what_arrived(qtbot, qrun, tmp_path: Path) -> None:
+    with Sandbox(seed=6, orders=20, invoices=40, stores=1, sellers=1, rate_limits=False) as sb:
+        sb.inject("jumpseller", "latency", delay=0.3)  # the store answers slowly today
+        desk = _open(qtbot, qrun, sb, tmp_path / "fresh", sync_on_start=False)
+        w = desk.window
+        try:
+            qrun(w.ready())
+            with qtbot.waitSignal(w.controller.syncFinished, timeout=WAIT) as finished:
+                qtbot.keyClick(w, Qt.Key.Key_F5)
+                assert w.cancel_sync_button.isVisible() and not w.sync_action.isEnabled()
+                # The marketplace is quick: its invoices arrive while the store still loads.
+                qtbot.waitUntil(lambda: desk.cache.count() > 0, timeout=WAIT)
+                qtbot.mouseClick(w.cancel_sync_button, Qt.MouseButton.LeftButton)
+            assert finished.args[0] == []
+            assert not w.sync_progress.isVisible() and not w.cancel_sync_button.isVisible()
+            assert "cancelled" in w.statusBar().currentMessage()
+            kept = desk.cache.count()
+            assert kept > 0 and w.model.total_count() == kept
+            assert w.sync_action.isEnabled()
+
+            sb.clear_faults()
+            with qtbot.waitSignal(w.controller.syncFinished, timeout=WAIT * 2) as again:
+                w.sync_action.trigger()
+            assert again.args[0] and all(r.ok for r in again.args[0])
+            assert desk.cache.count() > kept
+        finally:
+            _close(qrun, desk)
+
+
 def test_staff_copies_rows_and_exports_the_whole_view(qtbot, qrun, desk: Desk, tmp_path: Path) -> None:
     w = desk.window
     w.filter_bar.account_combo.setCurrentIndex(w.filter_bar.account_combo.findData("marketplacer:"))

@@ -33,6 +33,7 @@ from invoicedesk.errors import (
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress, SyncResult
 from invoicedesk.ui.records_model import Key, record_key
+from invoicedesk.ui.sync_worker import SyncWorker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,6 +97,7 @@ class Controller(QObject):
         self._original_services = services
         self.cache = cache
         self.syncer = syncer
+        self.worker = SyncWorker(syncer, cache.path)
         self.actions = actions
         self._states: dict[str, AccountState] = {}
         self._sync_task: asyncio.Task[list[SyncResult]] | None = None
@@ -158,6 +160,7 @@ class Controller(QObject):
         self.services = services
         self.syncer.services = services
         self.actions.services = services
+        await self.worker.configure(services.config, services.secrets)
         self.reload_states()
         self.set_auto_sync(services.config.auto_sync_minutes)
         if old is not self._original_services:
@@ -211,6 +214,7 @@ class Controller(QObject):
         if self.syncing or self._closing:
             return None
         self._sync_task = asyncio.ensure_future(self._sync(deep))
+        self.syncStarted.emit()  # at once: the click shows progress and Cancel before any I/O
         return self._sync_task
 
     def cancel_sync(self) -> None:
@@ -218,11 +222,10 @@ class Controller(QObject):
             self._sync_task.cancel()
 
     async def _sync(self, deep: bool) -> list[SyncResult]:
-        self.syncStarted.emit()
         results: list[SyncResult] = []
         try:
             await self._resume()
-            results = await self.syncer.sync_all(progress=self._progress, deep=deep)
+            results = await self.worker.sync(progress=self._progress, deep=deep)
         except asyncio.CancelledError:
             results = []
             self.reload_states()
@@ -392,6 +395,7 @@ class Controller(QObject):
             await asyncio.gather(*pending, return_exceptions=True)
         if self.services is not self._original_services:
             await self.services.aclose()
+        await self.worker.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

@@ -57,14 +57,24 @@ from invoicedesk.ui.icons import icon
 from invoicedesk.ui.mark_sent_dialog import MarkSentDialog
 from invoicedesk.ui.message_bar import MessageBar
 from invoicedesk.ui.palette import tones
-from invoicedesk.ui.records_model import Column, Key, RecordsModel, money_locale, record_key
+from invoicedesk.ui.records_model import (
+    PAGE_SIZE,
+    Column,
+    Key,
+    RecordsModel,
+    money_locale,
+    record_key,
+    warm_up,
+)
 
 log = logging.getLogger(__name__)
 
-# While a sync runs the list is re-read at most this often, so new records appear as they come.
-LIVE_REFRESH_MS = 800
-# A live refresh re-reads every loaded row; past this many it waits for the end of the sync.
-LIVE_REFRESH_MAX_ROWS = 2000
+# While a sync runs, a list that is not full yet (a first sync) is re-read this often, so the
+# first records appear as they arrive. A full list stays put until the sync ends: rows do not
+# jump under the pointer of someone working, and the window does no extra reads meanwhile.
+LIVE_REFRESH_MS = 1000
+# The status bar shows sync progress at most this often.
+PROGRESS_MS = 200
 
 COLUMN_WIDTHS: dict[Column, int] = {
     Column.SOURCE: 128,
@@ -160,6 +170,9 @@ class MainWindow(QMainWindow):
         self._update_count()
         self._update_actions()
         self._update_accounts()
+        # Load money formats and the date parser once the window is up, not in the middle
+        # of the first rows arriving from a sync.
+        QTimer.singleShot(0, partial(warm_up, money_locale()))
 
     # ================================================================== construction
 
@@ -380,6 +393,10 @@ class MainWindow(QMainWindow):
         self._live.setSingleShot(True)
         self._live.setInterval(LIVE_REFRESH_MS)
         self._live.timeout.connect(self._live_refresh)
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(PROGRESS_MS)
+        self._progress_timer.timeout.connect(self._show_progress)
 
     # ================================================================== start and stop
 
@@ -585,8 +602,22 @@ class MainWindow(QMainWindow):
         self.sync_label.setText("Syncing…")
 
     def _on_sync_progress(self, p: object) -> None:
+        """Note the report; the status bar shows the latest ones a few times a second.
+
+        A sync reports every request (thousands on a first sync); relaying out the status bar
+        for each would keep the GUI thread busy for nothing.
+        """
         assert isinstance(p, SyncProgress)
         self._progress[p.account] = p
+        self._live_dirty = True
+        if not self._progress_timer.isActive():
+            self._progress_timer.start()
+        if not self._live.isActive():
+            self._live.start()
+
+    def _show_progress(self) -> None:
+        if not self.controller.syncing:
+            return
         parts = []
         done = total = 0
         for acc, prog in self._progress.items():
@@ -600,12 +631,9 @@ class MainWindow(QMainWindow):
         if total:
             self.sync_progress.setRange(0, total)
             self.sync_progress.setValue(min(done, total))
-        self._live_dirty = True
-        if not self._live.isActive():
-            self._live.start()
 
     def _live_refresh(self) -> None:
-        if self._live_dirty and self.model.loaded_count() <= LIVE_REFRESH_MAX_ROWS:
+        if self._live_dirty and self.model.loaded_count() < PAGE_SIZE and not self.model.canFetchMore():
             self._live_dirty = False
             self.model.refresh()
             self._update_count()
@@ -613,6 +641,7 @@ class MainWindow(QMainWindow):
     def _on_sync_finished(self, results: object) -> None:
         assert isinstance(results, list)
         self._live.stop()
+        self._progress_timer.stop()
         self._live_dirty = False
         self.sync_action.setEnabled(True)
         self.deep_sync_action.setEnabled(True)

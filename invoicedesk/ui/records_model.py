@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
@@ -117,6 +118,12 @@ def record_key(summary: Summary) -> Key:
 
 def format_date(when: datetime | None) -> str:
     return when.astimezone().strftime("%Y-%m-%d %H:%M") if when is not None else ""
+
+
+def warm_up(locale: str) -> None:
+    """Load Babel's locale data and Python's date parser (tens of ms, once per process)."""
+    format_money(Decimal("1"), "USD", locale)
+    datetime.strptime("2000-01-01", "%Y-%m-%d")
 
 
 def display_texts(summary: Summary, locale: str) -> tuple[str, ...]:
