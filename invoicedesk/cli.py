@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from invoicedesk import APP_NAME, __version__
+from invoicedesk import APP_NAME, __version__, export
 from invoicedesk.actions import ActionOutcome, ActionRefusedError, Actions
-from invoicedesk.cache import Cache, Query, Row
+from invoicedesk.cache import Cache, Query
 from invoicedesk.config import Config, KeyringSecrets, SecretSource, data_dir, load_config
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.needs import label
@@ -28,22 +25,6 @@ from invoicedesk.sync import Syncer, SyncProgress
 
 COMMANDS = ("sync", "list", "invoice", "credit-note", "mark", "export")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-LIST_FIELDS = (
-    "source",
-    "account",
-    "id",
-    "date",
-    "customer",
-    "email",
-    "total",
-    "currency",
-    "status",
-    "delivery_type",
-    "invoice_public_id",
-    "invoice_url",
-    "needs_action",
-)
 
 
 def is_command(argv: Sequence[str]) -> bool:
@@ -155,27 +136,8 @@ def _query(args: argparse.Namespace) -> Query:
     )
 
 
-def row_dict(row: Row) -> dict[str, Any]:
-    s = row.summary
-    return {
-        "source": s.source.value,
-        "account": s.account,
-        "id": s.id,
-        "date": s.date.isoformat() if s.date else None,
-        "customer": s.customer,
-        "email": s.email,
-        "total": None if s.total is None else str(s.total),
-        "currency": s.currency,
-        "status": s.status,
-        "delivery_type": s.delivery_type,
-        "invoice_public_id": s.invoice_public_id,
-        "invoice_url": s.invoice_url,
-        "needs_action": s.needs_action,
-    }
-
-
 def _list_or_export(cache: Cache, args: argparse.Namespace) -> int:
-    rows = [row_dict(r) for r in cache.iter_all(_query(args))]
+    rows = [export.row_dict(r) for r in cache.iter_all(_query(args))]
     if args.command == "list" and not args.json:
         out = sys.stdout
         for d in rows:
@@ -188,26 +150,12 @@ def _list_or_export(cache: Cache, args: argparse.Namespace) -> int:
         print(f"{len(rows)} records", file=sys.stderr)
         return EXIT_OK
     fmt = "json" if args.command == "list" else args.format
-    text = _render(rows, fmt)
     if args.command == "export" and args.output:
-        tmp = args.output.with_name(args.output.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8", newline="")
-        tmp.replace(args.output)
-        print(f"{len(rows)} records written to {args.output}", file=sys.stderr)
+        count = export.write(cache.iter_all(_query(args)), fmt, args.output)
+        print(f"{count} records written to {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(export.render(rows, fmt))
     return EXIT_OK
-
-
-def _render(rows: list[dict[str, Any]], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(LIST_FIELDS), lineterminator="\r\n")
-    writer.writeheader()
-    for d in rows:
-        writer.writerow({k: "" if v is None else v for k, v in d.items()})
-    return buf.getvalue()
 
 
 # ---------------------------------------------------------------------- network commands

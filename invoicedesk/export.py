@@ -1,0 +1,76 @@
+"""One export format for the list, shared by the window's Export CSV and ``invoicedesk export``.
+
+Staff who export from the window and scripts that export from the command line get the same
+columns with the same names, so a spreadsheet or an accounting import works with either.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from invoicedesk.cache import Row
+
+FIELDS = (
+    "source",
+    "account",
+    "id",
+    "date",
+    "customer",
+    "email",
+    "total",
+    "currency",
+    "status",
+    "delivery_type",
+    "invoice_public_id",
+    "invoice_url",
+    "needs_action",
+)
+
+
+def row_dict(row: Row) -> dict[str, Any]:
+    """A list row as plain data: totals as decimal strings (exact), dates in ISO 8601."""
+    s = row.summary
+    return {
+        "source": s.source.value,
+        "account": s.account,
+        "id": s.id,
+        "date": s.date.isoformat() if s.date else None,
+        "customer": s.customer,
+        "email": s.email,
+        "total": None if s.total is None else str(s.total),
+        "currency": s.currency,
+        "status": s.status,
+        "delivery_type": s.delivery_type,
+        "invoice_public_id": s.invoice_public_id,
+        "invoice_url": s.invoice_url,
+        "needs_action": s.needs_action,
+    }
+
+
+def render(rows: Iterable[dict[str, Any]], fmt: str) -> str:
+    """CSV (with a header, CRLF as RFC 4180 says) or a JSON array."""
+    if fmt == "json":
+        return json.dumps(list(rows), ensure_ascii=False, indent=1) + "\n"
+    if fmt != "csv":
+        raise ValueError(f"unknown export format {fmt!r}")
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(FIELDS), lineterminator="\r\n")
+    writer.writeheader()
+    for d in rows:
+        writer.writerow({k: "" if v is None else v for k, v in d.items()})
+    return buf.getvalue()
+
+
+def write(rows: Iterable[Row], fmt: str, path: Path) -> int:
+    """Write atomically (a crash never leaves half a file); returns how many rows."""
+    data = [row_dict(r) for r in rows]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render(data, fmt), encoding="utf-8", newline="")
+    os.replace(tmp, path)
+    return len(data)
