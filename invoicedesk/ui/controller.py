@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from invoicedesk.actions import ActionOutcome, ActionRefusedError, Actions, refusal_for
-from invoicedesk.cache import Cache
+from invoicedesk.cache import Cache, Query
 from invoicedesk.domain import Invoice, Order, Summary
 from invoicedesk.errors import (
     InvoiceDeskError,
@@ -106,6 +106,8 @@ class Controller(QObject):
         self._other: set[asyncio.Task[Any]] = set()
         self._closing = False
         self._executor: ThreadPoolExecutor | None = None
+        self._counter: ThreadPoolExecutor | None = None
+        self._count_cache: Cache | None = None
         self.last_results: list[SyncResult] = []
         self._auto = QTimer(self)
         self._auto.timeout.connect(self._auto_sync)
@@ -372,6 +374,18 @@ class Controller(QObject):
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="invoicedesk-worker")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
+    async def count(self, query: Query) -> int:
+        """How many records match ``query``, counted on a thread with its own cache connection."""
+
+        def work() -> int:
+            if self._count_cache is None:  # opened in the counting thread, used only there
+                self._count_cache = Cache(self.cache.path)
+            return self._count_cache.count(query)
+
+        if self._counter is None:
+            self._counter = ThreadPoolExecutor(1, thread_name_prefix="invoicedesk-count")
+        return await asyncio.get_running_loop().run_in_executor(self._counter, work)
+
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a helper job (an export) that ``shutdown`` waits for."""
         task = asyncio.ensure_future(coro)
@@ -396,6 +410,12 @@ class Controller(QObject):
         if self.services is not self._original_services:
             await self.services.aclose()
         await self.worker.close()
+        if self._counter is not None:
+            counting = self._count_cache
+            if counting is not None:
+                self._counter.submit(counting.close)
+            self._counter.shutdown(wait=True)
+            self._counter = None
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

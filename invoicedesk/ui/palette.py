@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtCore import QByteArray, QObject, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
+
+from invoicedesk.ui.icons import icon, icon_path
 
 THEME_ENV = "INVOICEDESK_THEME"
 
@@ -172,6 +176,39 @@ class ThemeFollower(QObject):
         dark = self._forced if self._forced is not None else system_prefers_dark(self._app)
         self.dark = bool(dark)
         self._app.setPalette(dark_palette() if self.dark else light_palette())
+
+
+# The line icons draw in one dark ink; on a dark palette they are redrawn in a light one
+# (accents such as the green tick of "ready" keep their colour).
+ICON_INK = "#3b4252"
+DARK_ICON_INK = "#d8dee9"
+
+
+@cache
+def themed_icon(name: str, dark: bool) -> QIcon:
+    """Icon ``name`` for a light or a dark palette."""
+    if not dark:
+        return icon(name)
+    try:
+        text = icon_path(name).read_text(encoding="utf-8")
+    except OSError:
+        return icon(name)
+    renderer = QSvgRenderer(QByteArray(text.replace(ICON_INK, DARK_ICON_INK).encode("utf-8")))
+    if not renderer.isValid():
+        return icon(name)
+    out = QIcon()
+    for size in (16, 20, 24, 32, 48, 64):
+        image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
+        renderer.render(painter)
+        painter.end()
+        out.addPixmap(QPixmap.fromImage(image))
+    return out
+
+
+def is_dark(widget_palette: QPalette | None = None) -> bool:
+    return tones(widget_palette).dark
 
 
 def tones(widget_palette: QPalette | None = None) -> Tones:

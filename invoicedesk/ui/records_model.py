@@ -28,7 +28,13 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QIcon
 
 from invoicedesk.cache import Cache, Query, Row
-from invoicedesk.domain import DELIVERY_LABELS, Source, Summary
+from invoicedesk.domain import (
+    DELIVERY_LABELS,
+    INVOICE_STATUS_LABELS,
+    ORDER_STATUS_LABELS,
+    Source,
+    Summary,
+)
 from invoicedesk.money import format_money
 from invoicedesk.needs import label as needs_label
 
@@ -106,6 +112,12 @@ def delivery_label(summary: Summary) -> str:
     return DELIVERY_LABELS.get(summary.delivery_type, summary.delivery_type)
 
 
+def status_label(summary: Summary) -> str:
+    """The status in the window's words; a store's own (translated) words go in the tooltip."""
+    labels = ORDER_STATUS_LABELS if summary.source is Source.JUMPSELLER else INVOICE_STATUS_LABELS
+    return labels.get(summary.status) or summary.status_label or summary.status
+
+
 def money_locale(locale: QLocale | None = None) -> str:
     """The user's locale as Babel spells it; the C locale (CI, containers) reads as en_US."""
     name = (locale or QLocale.system()).name()
@@ -135,7 +147,7 @@ def display_texts(summary: Summary, locale: str) -> tuple[str, ...]:
         format_date(summary.date),
         summary.customer,
         format_money(summary.total, summary.currency, locale) if summary.total is not None else "—",
-        summary.status_label or summary.status,
+        status_label(summary),
         delivery_label(summary),
         summary.invoice_public_id,
         needs_label(summary.needs_action) if summary.needs_action else "",
@@ -219,6 +231,19 @@ class RecordsModel(QAbstractTableModel):
         if self._count is None:
             self._count = self._cache.count(self._query)
         return self._count
+
+    def known_count(self) -> int | None:
+        """The number of matches if known without a query (all loaded, or counted before)."""
+        if self._count is not None:
+            return self._count
+        if self._exhausted:
+            return len(self._lines)
+        return None
+
+    def set_count(self, query: Query, count: int) -> None:
+        """A count made elsewhere (off the GUI thread) for ``query``; ignored if it changed since."""
+        if query == self._query:
+            self._count = count
 
     def loaded_count(self) -> int:
         return len(self._lines)
@@ -457,6 +482,8 @@ class RecordsModel(QAbstractTableModel):
             return s.email or None
         if col == Column.TOTAL and s.total is not None:
             return f"{s.total} {s.currency}".strip()
+        if col == Column.STATUS and s.status_label and s.status_label != status_label(s):
+            return f"{status_label(s)} (the store says “{s.status_label}”)"
         if col == Column.INVOICE:
             return s.invoice_url or None
         if col == Column.NEEDS_ACTION and s.needs_action:
