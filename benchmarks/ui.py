@@ -1,0 +1,386 @@
+"""Window figures, offscreen: start-up with a big cache, search as you type, GUI stalls during a sync.
+
+    .venv/bin/python benchmarks/ui.py [--sizes 1000,10000,100000] [--sync 10000] [--skip-sync]
+
+1. Start-up to the first painted table with N cached records (N = 1k, 10k, 100k): seconds
+   from the process start to the list's first paint event, and from creating the window to
+   it. Each size in a fresh process. Target < 1.0 s, and flat in N (the list reads one page).
+2. Search at 100k records: for a mix of terms (short, common, an e-mail, a SKU, a tracking
+   number, a name), the work after the typing pause (query, count, repaint), and a real
+   keystroke to the repainted list including the ~150 ms pause. Target < 100 ms of work.
+3. Longest GUI-thread stall during a full first sync of 10,000 orders + 10,000 invoices,
+   measured by a 10 ms heartbeat QTimer (the worst gap between ticks, minus 10 ms). The
+   sandbox runs in another process (it must not share our GIL) without rate limits, and the
+   clients' pacers are opened up, so the sync runs as fast as the machine allows: the worst
+   case for the GUI thread. Target < 50 ms.
+
+Caches for (1) and (2) are built once from sandbox-generated payloads (parsed by the real
+parsers, stored by ``Cache.upsert``) and kept in the temp folder for later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+DATA = Path(tempfile.gettempdir()) / "invoicedesk-bench-ui"
+SEED = 3
+TERMS = ("a", "an", "son", "chloe", "smith", "1001", "stk-10", "gmail", "@example.com", "zzzz")
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def build_cache(n: int) -> Path:
+    """A cache of ``n`` records (half orders in two stores, half invoices), built once."""
+    folder = DATA / f"cache-{n}"
+    done = folder / "complete"
+    if done.exists():
+        return folder
+    from invoicedesk.cache import Cache
+    from invoicedesk.domain import parse_documents, parse_invoice_document, parse_order
+    from invoicedesk.sandbox import Sandbox
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in folder.glob("cache.sqlite3*"):
+        f.unlink()
+    started = time.perf_counter()
+    sb = Sandbox(seed=SEED, orders=n // 4, invoices=n // 2, stores=2, sellers=1)
+    cache = Cache.open(folder)
+    for store in sb.stores:
+        docs = sb.truth_documents(store.login)
+        batch = []
+        for body in sb.truth_orders(store.login):
+            order = parse_order(body, account=store.login)
+            attached = parse_documents(docs.get(order.id, []), account=store.login)
+            batch.append(replace(order, documents=tuple(attached)))
+            if len(batch) == 1000:
+                cache.upsert(batch, documents_known=True)
+                batch = []
+        cache.upsert(batch, documents_known=True)
+    for seller in sb.sellers:
+        batch2 = []
+        for res in sb.truth_invoices(seller.name):
+            doc = sb.truth_invoice_document(seller.name, int(res["id"]))
+            batch2.append(parse_invoice_document(doc, account=seller.name, currency=seller.currency))
+            if len(batch2) == 1000:
+                cache.upsert(batch2)
+                batch2 = []
+        cache.upsert(batch2)
+    count = cache.count()
+    cache.close()
+    done.write_text(str(count))
+    print(f"  built a cache of {count:,} records in {time.perf_counter() - started:.0f} s ({folder})")
+    return folder
+
+
+def offline_config(sb: Any) -> tuple[Any, Any]:
+    """The sandbox's accounts, pointed at a port nobody listens on: the window must not need it."""
+    from invoicedesk.config import Config, JumpsellerAccount, MarketplacerAccount, StaticSecrets
+
+    secrets = StaticSecrets()
+    dead = "http://127.0.0.1:9"
+    stores = []
+    for s in sb.stores:
+        acc = JumpsellerAccount(name=s.login, login=s.login, api_url=dead + "/jumpseller/v1")
+        secrets.set(acc.token_key, s.token)
+        stores.append(acc)
+    sellers = []
+    for m in sb.sellers:
+        macc = MarketplacerAccount(name=m.name, api_url=dead + "/marketplacer", currency=m.currency)
+        secrets.set(macc.api_key_key, m.api_key)
+        sellers.append(macc)
+    return Config(jumpseller=tuple(stores), marketplacer=tuple(sellers)), secrets
+
+
+def make_window(folder: Path, config: Any, secrets: Any, *, data_dir: Path | None = None) -> Any:
+    from invoicedesk.actions import Actions
+    from invoicedesk.cache import Cache
+    from invoicedesk.services import Services
+    from invoicedesk.sync import Syncer
+    from invoicedesk.ui.main_window import MainWindow
+
+    services = Services(config, secrets, data_dir or folder)
+    cache = Cache.open(folder)
+    return MainWindow(services, cache, Syncer(services, cache), Actions(services, cache), sync_on_start=False)
+
+
+class PaintWatch:
+    """Notes the time of the next paint of a widget."""
+
+    def __init__(self, widget: Any) -> None:
+        from PySide6.QtCore import QEvent, QObject
+
+        class Filter(QObject):
+            def __init__(self, outer: PaintWatch) -> None:
+                super().__init__()
+                self.outer = outer
+
+            def eventFilter(self, _obj: Any, event: Any) -> bool:
+                if event.type() == QEvent.Type.Paint and self.outer.at is None:
+                    self.outer.at = time.perf_counter()
+                return False
+
+        self.at: float | None = None
+        self._filter = Filter(self)
+        widget.installEventFilter(self._filter)
+
+
+# ----------------------------------------------------------------------------- children
+
+
+def child_startup(n: int) -> dict[str, Any]:
+    """Process start → first paint of the list, with ``n`` cached records."""
+    from invoicedesk.ui.firstpaint import process_started_at
+
+    started_epoch = process_started_at()
+    from PySide6.QtWidgets import QApplication
+
+    from invoicedesk.sandbox import Sandbox
+
+    folder = build_cache(n)
+    config, secrets = offline_config(Sandbox(seed=SEED, orders=1, invoices=1, stores=2, sellers=1))
+    app = QApplication([])
+    t0 = time.perf_counter()
+    epoch0 = time.time()
+    window = make_window(folder, config, secrets)
+    watch = PaintWatch(window.table.viewport())
+    window.show()
+    deadline = time.perf_counter() + 10
+    while watch.at is None and time.perf_counter() < deadline:
+        app.processEvents()
+    assert watch.at is not None
+    painted_epoch = epoch0 + (watch.at - t0)
+    out = {
+        "records": window.cache.count(),
+        "rows_loaded": window.model.rowCount(),
+        "process_to_paint": painted_epoch - started_epoch,
+        "window_to_paint": watch.at - t0,
+    }
+    window.close()
+    window.cache.close()
+    return out
+
+
+def child_search(n: int) -> dict[str, Any]:
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from invoicedesk.sandbox import Sandbox
+
+    folder = build_cache(n)
+    config, secrets = offline_config(Sandbox(seed=SEED, orders=1, invoices=1, stores=2, sellers=1))
+    app = QApplication([])
+    window = make_window(folder, config, secrets)
+    window.show()
+    app.processEvents()
+    bar = window.filter_bar
+    work: dict[str, float] = {}
+    hits: dict[str, int] = {}
+    for term in TERMS:
+        for _ in range(2):  # the second run is the one reported (warm caches, like a real session)
+            bar.search_edit.blockSignals(True)
+            bar.search_edit.setText(term)
+            bar.search_edit.blockSignals(False)
+            t = time.perf_counter()
+            bar._emit_now()  # what the pause timer does
+            window.table.viewport().repaint()
+            work[term] = time.perf_counter() - t
+            hits[term] = window.model.total_count()
+            bar.search_edit.clear()
+            bar._emit_now()
+            app.processEvents()
+
+    # Real typing: each key, the pause, then the repainted list.
+    typed: list[float] = []
+    watch = PaintWatch(window.table.viewport())
+    resets = [0]
+
+    def on_reset() -> None:
+        resets[0] += 1
+        watch.at = None  # the paint that counts comes after the new rows
+
+    window.model.modelReset.connect(on_reset)
+    for word in ("anders", "wilson"):
+        bar.search_edit.clear()
+        bar._emit_now()
+        app.processEvents()
+        for ch in word:
+            resets[0] = 0
+            watch.at = None
+            t = time.perf_counter()
+            QTest.keyClick(bar.search_edit, ch)
+            while (not resets[0] or watch.at is None) and time.perf_counter() - t < 5:
+                app.processEvents()
+            typed.append((watch.at or time.perf_counter()) - t)
+    window.close()
+    window.cache.close()
+    return {"records": n, "work": work, "hits": hits, "typed": typed}
+
+
+def child_stall(n: int) -> dict[str, Any]:
+    """A full first sync of n orders + n invoices with a 10 ms heartbeat on the GUI thread."""
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    from sandbox_process import SandboxProcess
+
+    from invoicedesk.demo import demo_config
+    from invoicedesk.transport import RatePacer, RateWindow
+    from invoicedesk.ui.sync_worker import quiet_gc
+
+    # Pacing off: every client (the sync's own, on its worker thread, included) goes as fast
+    # as the sandbox answers, so the window sees the densest stream of pages it can get.
+    def wide_open(cls: type[RatePacer]) -> RatePacer:
+        return cls([RateWindow(1_000_000, 1.0)])
+
+    RatePacer.jumpseller = classmethod(wide_open)  # type: ignore[method-assign,assignment]
+    RatePacer.marketplacer = classmethod(wide_open)  # type: ignore[method-assign,assignment]
+
+    app = QApplication([])
+    gaps: list[float] = []
+    slow: list[tuple[float, int]] = []  # (seconds into the sync, gap in ms)
+    result: dict[str, Any] = {}
+    folder = Path(tempfile.mkdtemp(prefix="invoicedesk-stall-"))
+
+    async def main() -> None:
+        with SandboxProcess(seed=SEED, orders=n, invoices=n, stores=1, sellers=1, rate_limits=False) as sb:
+            config, secrets = demo_config(sb)
+            window = make_window(folder, config, secrets)
+            window.show()
+            quiet_gc()  # as the app does once its window shows
+            last = [time.perf_counter()]
+
+            def beat() -> None:
+                now = time.perf_counter()
+                gaps.append(now - last[0])
+                if now - last[0] > 0.06:
+                    slow.append((round(last[0] - t, 2), round((now - last[0]) * 1000)))
+                last[0] = now
+
+            heart = QTimer()
+            heart.setInterval(10)
+            heart.timeout.connect(beat)
+            t = time.perf_counter()
+            heart.start()
+            task = window.start_sync()
+            results = await task
+            result["seconds"] = time.perf_counter() - t
+            heart.stop()
+            result["records"] = window.cache.count()
+            result["errors"] = [r.error for r in results if r.error]
+            result["requests"] = sum(r.requests for r in results)
+            await window.shutdown()
+            await window.services.aclose()
+            window.close()
+            window.cache.close()
+
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        runner.run(main())
+    gaps.sort()
+    result["beats"] = len(gaps)
+    result["worst_gap_ms"] = gaps[-1] * 1000 if gaps else 0.0
+    result["p99_gap_ms"] = gaps[int(len(gaps) * 0.99)] * 1000 if gaps else 0.0
+    result["gaps_over_50ms"] = sum(1 for g in gaps if g > 0.060)
+    result["slow"] = slow[:20]
+    return result
+
+
+# ----------------------------------------------------------------------------- the parent
+
+
+def run_child(kind: str, n: int) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(n)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=3600,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"{kind} {n} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-3000:]}")
+    for line in proc.stdout.splitlines():
+        if not line.startswith("{"):
+            print(line)
+    return dict(json.loads(lines[-1]))
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="1000,10000,100000")
+    p.add_argument("--sync", type=int, default=10_000, help="orders and invoices in the sync run")
+    p.add_argument("--skip-sync", action="store_true")
+    p.add_argument("--child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        kind, n = args.child[0], int(args.child[1])
+        fn = {"startup": child_startup, "search": child_search, "stall": child_stall}[kind]
+        print(json.dumps(fn(n)), flush=True)
+        return
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print("Start-up to the first painted list (fresh process each, offscreen):")
+    paint = {}
+    for n in sizes:
+        build_cache(n)
+        runs = [run_child("startup", n) for _ in range(3)]
+        best = min(runs, key=lambda r: r["process_to_paint"])
+        paint[n] = statistics.median(r["process_to_paint"] for r in runs)
+        window_ms = statistics.median(r["window_to_paint"] for r in runs) * 1000
+        print(
+            f"  {best['records']:>7,} records: process start → painted {paint[n]:.3f} s (median of 3), "
+            f"window created → painted {window_ms:.0f} ms, {best['rows_loaded']} rows read"
+        )
+    biggest = max(sizes)
+    flat = paint[biggest] <= paint[min(sizes)] * 1.25 + 0.05
+    print(f"  target < 1.0 s at {biggest:,}: {verdict(paint[biggest] < 1.0)}; flat in N: {verdict(flat)}")
+
+    print(f"\nSearch as you type over {biggest:,} records:")
+    s = run_child("search", biggest)
+    for term, seconds in s["work"].items():
+        print(f"  {term!r:>16}: {seconds * 1000:6.1f} ms of work, {s['hits'][term]:>7,} matches")
+    worst = max(s["work"].values())
+    typed = sorted(s["typed"])
+    print(
+        f"  worst {worst * 1000:.1f} ms, median {statistics.median(s['work'].values()) * 1000:.1f} ms; "
+        f"real keystrokes (incl. the 150 ms pause): median {statistics.median(typed) * 1000:.0f} ms, "
+        f"worst {typed[-1] * 1000:.0f} ms"
+    )
+    print(f"  target < 100 ms of work per keystroke: {verdict(worst < 0.1)}")
+
+    if not args.skip_sync:
+        n = args.sync
+        print(f"\nGUI-thread stalls during a full sync of {n:,} orders + {n:,} invoices (10 ms heartbeat):")
+        r = run_child("stall", n)
+        print(
+            f"  {r['records']:,} records, {r['requests']:,} requests in {r['seconds']:.1f} s; "
+            f"worst gap {r['worst_gap_ms']:.0f} ms (stall {max(0.0, r['worst_gap_ms'] - 10):.0f} ms), "
+            f"p99 gap {r['p99_gap_ms']:.0f} ms, {r['gaps_over_50ms']} stalls over 50 ms "
+            f"in {r['beats']:,} beats; errors: {r['errors'] or 'none'}"
+        )
+        print(f"  target worst stall < 50 ms: {verdict(r['worst_gap_ms'] - 10 < 50)}")
+
+
+if __name__ == "__main__":
+    main()
