@@ -10,7 +10,6 @@ came back, in the inline message bar.
 from __future__ import annotations
 
 import asyncio
-import csv
 import logging
 from dataclasses import replace
 from functools import partial
@@ -43,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from invoicedesk import APP_NAME
+from invoicedesk import APP_NAME, export
 from invoicedesk.actions import Actions
 from invoicedesk.cache import Cache, JournalEntry
 from invoicedesk.config import Config
@@ -777,50 +776,14 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def export_csv(self, path: Path) -> asyncio.Task[int]:
-        """Write every record of the current query (not only the loaded rows), off the GUI thread."""
+        """Write every record of the current query (not only the loaded rows), off the GUI thread.
+
+        Same columns as ``invoicedesk export`` (one format for spreadsheets and scripts).
+        """
         model = self.model
 
         def write() -> int:
-            count = 0
-            with path.open("w", newline="", encoding="utf-8") as f:
-                w = csv.writer(f)
-                w.writerow(
-                    [
-                        "source",
-                        "account",
-                        "number",
-                        "date",
-                        "customer",
-                        "email",
-                        "total",
-                        "currency",
-                        "status",
-                        "delivery",
-                        "invoice",
-                        "invoice_url",
-                        "needs_action",
-                    ]
-                )
-                for s, texts in model.iter_all_texts():
-                    w.writerow(
-                        [
-                            s.source.value,
-                            s.account,
-                            s.id,
-                            s.date.isoformat() if s.date else "",
-                            s.customer,
-                            s.email,
-                            "" if s.total is None else str(s.total),
-                            s.currency,
-                            texts[Column.STATUS],
-                            texts[Column.DELIVERY],
-                            s.invoice_public_id,
-                            s.invoice_url,
-                            texts[Column.NEEDS_ACTION],
-                        ]
-                    )
-                    count += 1
-            return count
+            return export.write(model.iter_rows(), "csv", path)
 
         async def run() -> int:
             self.statusBar().showMessage(f"Exporting to {path}…")

@@ -11,7 +11,7 @@ Display strings are built lazily, the first time a row is painted, and kept with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -357,10 +357,9 @@ class RecordsModel(QAbstractTableModel):
             line.texts = display_texts(line.summary, self._locale)
         return line.texts
 
-    def iter_all_texts(self) -> Iterable[tuple[Summary, tuple[str, ...]]]:
+    def iter_rows(self) -> Iterator[Row]:
         """Every record of the current query in the current order (export), not only loaded ones."""
-        for row in self._cache.iter_all(self._query, sort=SORT_KEYS[self._sort], descending=self._descending):
-            yield row.summary, display_texts(row.summary, self._locale)
+        return self._cache.iter_all(self._query, sort=SORT_KEYS[self._sort], descending=self._descending)
 
     # ------------------------------------------------------------------ Qt model API
 
