@@ -467,3 +467,85 @@ def test_the_window_remembers_its_layout_and_sort(qtbot, qrun, shop: Shop, tmp_p
         assert w.splitter.sizes()[0] > w.splitter.sizes()[1]
     finally:
         _close(qrun, second)
+
+
+def test_an_invoice_made_just_before_a_crash_is_attached_when_the_window_starts(
+    qtbot, qrun, shop: Shop, tmp_path: Path
+) -> None:
+    """The invoicing service answered, then InvoiceDesk died before attaching: the next start
+    attaches that invoice (never invoicing twice) before anything else."""
+    folder = copy_cache(shop.synced, tmp_path / "data")
+    order_id = uninvoiced_paid(shop.sandbox, shop.login, business=False)[2]
+    desk = make_desk(shop.sandbox, folder, sync_on_start=False)
+    qtbot.addWidget(desk.window)
+    try:
+        order = desk.cache.get_order(shop.login, str(order_id))
+        assert order is not None
+        made = qrun(desk.services.invoicing(shop.login).create_invoice(order))
+        entry = desk.cache.journal_begin(
+            "jumpseller", shop.login, str(order_id), "invoice", {"kind": "invoice"}
+        )
+        desk.cache.journal_update(
+            entry, state="invoiced", step="attach", result={"public_id": made.public_id, "url": made.url}
+        )
+        key = ("jumpseller", shop.login, str(order_id))
+        w = desk.window
+        w.show()
+        w.start()
+        qrun(w.ready())
+        attached = [d["public_id"] for d in shop.sandbox.truth_documents(shop.login).get(order_id, [])]
+        assert attached == [made.public_id]
+        assert len(created_for(shop.sandbox, shop.login, order_id)) == 1
+        assert row_text(desk, key, Column.INVOICE) == made.public_id
+        assert desk.cache.journal(*key)[-1].state == "done"
+    finally:
+        _close(qrun, desk)
+
+
+def test_ctrl_i_creates_the_invoice_of_the_selected_order(qtbot, desk: Desk) -> None:
+    w = desk.window
+    order_id = uninvoiced_paid(desk.sandbox, desk.login, business=False)[3]
+    select(desk, "jumpseller", desk.login, order_id)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    w.table.setFocus()
+    with qtbot.waitSignal(w.controller.actionFinished, timeout=WAIT) as done:
+        qtbot.keyClick(w.table, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    assert done.args[0].kind == "success"
+    assert len(created_for(desk.sandbox, desk.login, order_id)) == 1
+
+
+def test_saved_accounts_take_effect_without_a_restart(qtbot, qrun, desk: Desk) -> None:
+    from dataclasses import replace
+
+    w = desk.window
+    w.open_accounts()
+    dialog = w.accounts_dialog
+    assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+    only_store = replace(desk.services.config, marketplacer=())
+    with qtbot.waitSignal(w.controller.syncFinished, timeout=WAIT * 2) as synced:
+        dialog.saved.emit(only_store)
+    assert [r.account for r in synced.args[0]] == [desk.login]
+    assert [s.name for s in w.controller.states()] == [desk.login]
+    assert w.filter_bar.account_combo.findData("marketplacer:") == -1
+    assert w.services.config == only_store
+    assert "Accounts saved" in w.message_bar.text()
+
+
+def test_auto_sync_follows_the_configured_interval(qtbot, qrun, shop: Shop, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    desk = make_desk(shop.sandbox, copy_cache(shop.synced, tmp_path / "data"), sync_on_start=False)
+    qtbot.addWidget(desk.window)
+    try:
+        timer = desk.window.controller.auto_timer
+        assert not timer.isActive()  # 0 minutes: off
+        desk.window.controller.set_auto_sync(
+            replace(desk.services.config, auto_sync_minutes=15).auto_sync_minutes
+        )
+        assert timer.isActive() and timer.interval() == 15 * 60_000
+        with qtbot.waitSignal(desk.window.controller.syncFinished, timeout=WAIT * 2) as synced:
+            timer.timeout.emit()  # as if 15 minutes went by
+        assert synced.args[0] and all(r.ok for r in synced.args[0])
+    finally:
+        _close(qrun, desk)

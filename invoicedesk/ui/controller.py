@@ -109,8 +109,8 @@ class Controller(QObject):
         self._counter: ThreadPoolExecutor | None = None
         self._count_cache: Cache | None = None
         self.last_results: list[SyncResult] = []
-        self._auto = QTimer(self)
-        self._auto.timeout.connect(self._auto_sync)
+        self.auto_timer = QTimer(self)
+        self.auto_timer.timeout.connect(self._auto_sync)
         self.reload_states()
         self.set_auto_sync(services.config.auto_sync_minutes)
 
@@ -148,9 +148,9 @@ class Controller(QObject):
 
     def set_auto_sync(self, minutes: int) -> None:
         if minutes > 0:
-            self._auto.start(minutes * 60_000)
+            self.auto_timer.start(minutes * 60_000)
         else:
-            self._auto.stop()
+            self.auto_timer.stop()
 
     async def replace_services(self, services: Services) -> None:
         """New configuration: stop the sync, let running actions finish, then use the new clients."""
@@ -396,7 +396,7 @@ class Controller(QObject):
     async def shutdown(self) -> None:
         """Cancel everything still running and wait for it (quitting leaves no pending task)."""
         self._closing = True
-        self._auto.stop()
+        self.auto_timer.stop()
         tasks: list[asyncio.Task[Any]] = [t for _a, t in self._running.values()]
         tasks += list(self._other)
         for t in (self._sync_task, self._start_task):
