@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 
 from invoicedesk import APP_NAME, export
 from invoicedesk.actions import Actions
-from invoicedesk.cache import Cache, JournalEntry
+from invoicedesk.cache import Cache, JournalEntry, Query
 from invoicedesk.config import Config
 from invoicedesk.domain import Invoice, Order, Source
 from invoicedesk.services import Services
@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         self._progress: dict[str, SyncProgress] = {}
         self._live_dirty = False
         self._count_generation = 0
+        self._counting: Query | None = None
         self._exports: list[asyncio.Task[int]] = []
         self.export_dialog: QFileDialog | None = None
         self.mark_sent_dialog: MarkSentDialog | None = None
@@ -456,8 +457,7 @@ class MainWindow(QMainWindow):
     # ================================================================== the list
 
     def _on_query_changed(self, query: object) -> None:
-        self.model.set_query(query)  # type: ignore[arg-type]
-        self._update_count()
+        self.model.set_query(query)  # type: ignore[arg-type]  # the reset updates the count
 
     def _before_reset(self) -> None:
         self._restoring = True
@@ -536,15 +536,22 @@ class MainWindow(QMainWindow):
             self._show_count(f"{known:,}", everything)
             return
         self._show_count(f"{self.model.rowCount():,}+", everything)
+        query = self.model.query
+        if self._counting == query:
+            return  # already being counted (more rows were loaded meanwhile)
+        self._counting = query
         self._count_generation += 1
         generation = self._count_generation
-        query = self.model.query
 
         async def count() -> None:
-            n = await self.controller.count(query)
+            try:
+                n = await self.controller.count(query)
+            finally:
+                if self._counting == query:
+                    self._counting = None
             if generation == self._count_generation and self.model.query == query:
                 self.model.set_count(query, n)
-                self._show_count(f"{n:,}", everything)
+                self._show_count(f"{n:,}", self.cache.count())
 
         self.controller.spawn(count())
 
