@@ -559,7 +559,7 @@ class Cache:
             for word in text.split():
                 if self.has_fts and len(word) >= 3:
                     phrase = '"' + word.replace('"', '""') + '"'
-                    clauses.append("rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
+                    clauses.append("+rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
                     params.append(phrase)
                 else:
                     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
