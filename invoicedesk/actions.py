@@ -10,10 +10,20 @@ cache (the record's history staff see):
    finished on the next start by attaching (never by invoicing again).
 3. Attached → ``done``, and the order is stored with its new document.
 
-An answer that never came (timeout, dropped connection, a process killed mid-request) leaves
-``unknown``: never re-sent automatically, shown as "Outcome unknown", and a retry needs explicit
-confirmation (``force=True``, ``--force`` on the command line). A refusal by the service is
-``failed`` with the service's words, verbatim, and nothing changed.
+The claim in step 1 also counts what already exists (finished journal entries, the cached
+documents and the fresh documents read right before acting), so a second process acting on a
+stale read is refused there: see ``Cache.journal_begin``.
+
+How an error ends the entry (``outcome_state``):
+
+- ``unknown``: the request may have reached the service and no usable answer came back (a
+  timeout after sending, a dropped connection, a 5xx other than 503 on a write, a 2xx that
+  cannot be read as success or refusal, a process killed or cancelled mid-request). Never
+  re-sent automatically, shown as "Outcome unknown"; "Check at the service" (``check``) re-reads
+  the record and adopts what it finds; a retry needs explicit confirmation (``force=True``).
+- ``failed``: nothing was done (connection refused, DNS or TLS failure, 401/403/404/422,
+  429 or 503 before processing, a 2xx ``{"message"}`` refusal): the reason is shown, retry is
+  allowed, and the record is owed the action again.
 """
 
 from __future__ import annotations
@@ -21,27 +31,48 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
-from invoicedesk.cache import Cache, JournalBusyError, JournalEntry
-from invoicedesk.domain import Invoice, Order
+from invoicedesk.cache import AlreadyDoneError, Cache, JournalBusyError, JournalEntry
+from invoicedesk.domain import Document, Invoice, Order, parse_invoice_document
 from invoicedesk.errors import (
+    AuthError,
+    ConfigError,
+    InsecureURLError,
     InvoiceDeskError,
+    MalformedResponseError,
+    NotFoundError,
     OutcomeUnknownError,
+    RateLimitedError,
     RejectedError,
     ServiceError,
+    UnavailableError,
 )
+from invoicedesk.merge import is_partial, merge_jsonapi
 from invoicedesk.services import Services
 
 log = logging.getLogger(__name__)
 
 JS = "jumpseller"
 MP = "marketplacer"
+T = TypeVar("T")
+
+# What Marketplacer says once each mark action has been applied.
+MARK_TARGETS: dict[str, tuple[str, ...]] = {
+    "mark_sent": ("sent",),
+    "mark_ready": ("ready", "collected"),
+    "mark_collected": ("collected",),
+}
 
 
 class ActionRefusedError(InvoiceDeskError):
     """The action is not allowed for this record now; nothing was sent."""
+
+
+class ConfirmationNeededError(ActionRefusedError):
+    """Staff must confirm first (e.g. the order carries a document whose type can't be read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +80,36 @@ class ActionOutcome:
     account: str
     record_id: str
     action: str
-    state: str  # done | already_done | failed | unknown
+    state: str  # done | already_done | adopted | failed | unknown | not_found
     message: str
     public_id: str = ""
     url: str = ""
     record: Order | Invoice | None = None
+
+
+def outcome_state(exc: BaseException) -> str:
+    """``failed`` when the error proves nothing was done at the service, else ``unknown``."""
+    if isinstance(exc, OutcomeUnknownError):
+        return "unknown"
+    if isinstance(exc, MalformedResponseError):
+        return "unknown"  # a 2xx (or redirect) we cannot read: it may have been done
+    if isinstance(
+        exc,
+        RejectedError | AuthError | NotFoundError | RateLimitedError | UnavailableError
+        | ConfigError | InsecureURLError,
+    ):
+        # Refused, unauthorised, not found, rate limited, or never connected (refused, DNS,
+        # TLS) or 503: the service did not act on it.
+        return "failed"
+    return "unknown"  # cancelled or killed mid-request, or anything unexpected
+
+
+def _error_message(exc: BaseException, who: str) -> str:
+    if isinstance(exc, RejectedError):
+        return "; ".join(exc.messages)
+    if isinstance(exc, InvoiceDeskError):
+        return str(exc)
+    return f"No answer from {who} ({type(exc).__name__})."
 
 
 def _owner() -> dict[str, Any]:
@@ -90,68 +146,103 @@ class Actions:
         return key
 
     def _begin(
-        self, source: str, account: str, record_id: str, action: str, request: dict[str, Any], *, force: bool
+        self,
+        source: str,
+        account: str,
+        record_id: str,
+        action: str,
+        request: dict[str, Any],
+        *,
+        force: bool,
+        documents: tuple[Document, ...] | None = None,
     ) -> int:
         """Journal the intent; with ``force``, a confirmed retry closes an unknown outcome first."""
         try:
-            return self.cache.journal_begin(source, account, record_id, action, {**request, **_owner()})
+            return self.cache.journal_begin(
+                source, account, record_id, action, {**request, **_owner()}, documents=documents
+            )
         except JournalBusyError as busy:
             entry = busy.entry
             if entry.state == "unknown" and force:
                 self.cache.journal_update(entry.id, state="failed", message="Closed by a confirmed retry.")
                 return self.cache.journal_begin(
-                    source, account, record_id, action, {**request, **_owner(), "forced": True}
+                    source,
+                    account,
+                    record_id,
+                    action,
+                    {**request, **_owner(), "forced": True},
+                    documents=documents,
                 )
             raise ActionRefusedError(str(busy)) from None
+
+    async def _journaled(self, entry: int, call: Callable[[], Awaitable[T]], who: str) -> T:
+        """Run the one request an entry is about; a failure ends the entry by its type."""
+        try:
+            return await call()
+        except BaseException as exc:  # includes cancellation while waiting for the answer
+            state = outcome_state(exc)
+            message = _error_message(exc, who)
+            if state == "failed" and not isinstance(exc, RejectedError):
+                message += " Nothing was done; it can be tried again."
+            self.cache.journal_update(entry, state=state, message=message)
+            raise
 
     # ------------------------------------------------------------------ Jumpseller
 
     async def create_invoice(
-        self, account: str, order_id: int | str, *, force: bool = False
+        self, account: str, order_id: int | str, *, force: bool = False, confirm_documents: bool = False
     ) -> ActionOutcome:
-        return await self._invoice_like(account, str(order_id), "invoice", force=force)
+        return await self._invoice_like(
+            account, str(order_id), "invoice", force=force, confirm_documents=confirm_documents
+        )
 
     async def create_credit_note(
         self, account: str, order_id: int | str, *, force: bool = False
     ) -> ActionOutcome:
         return await self._invoice_like(account, str(order_id), "credit_note", force=force)
 
-    async def _invoice_like(self, account: str, order_id: str, action: str, *, force: bool) -> ActionOutcome:
+    async def _fresh_order(self, account: str, order_id: str) -> Order:
+        """The order as it is now at Jumpseller, with its documents, stored in the cache."""
+        js = self.services.jumpseller(account)
+        order = await js.get_order(int(order_id))
+        docs = await js.list_documents(int(order_id))
+        order = replace(order, documents=tuple(docs))
+        self.cache.upsert([order], documents_known=True)
+        return order
+
+    async def _invoice_like(
+        self, account: str, order_id: str, action: str, *, force: bool, confirm_documents: bool = False
+    ) -> ActionOutcome:
         key = self._claim(JS, account, order_id)
         try:
-            js = self.services.jumpseller(account)
             invoicing = self.services.invoicing(account)
+            if action == "credit_note" and not invoicing.credit_note_url:
+                raise ActionRefusedError(credit_note_not_configured(account))
             # Fresh truth right before acting: the order as it is now, and its documents.
-            order = await js.get_order(int(order_id))
-            docs = await js.list_documents(int(order_id))
-            order = replace(order, documents=tuple(docs))
-            self.cache.upsert([order], documents_known=True)
+            order = await self._fresh_order(account, order_id)
+            if force:
+                adopted = self._adopt(order, action)
+                if adopted is not None:
+                    return adopted
             done = self._already_done(order, action)
             if done is not None:
                 return done
             refusal = _refusal(order, action)
             if refusal:
                 raise ActionRefusedError(refusal)
+            if action == "invoice" and order.unreadable_documents and not confirm_documents:
+                raise ConfirmationNeededError(unreadable_documents_text(order))
 
-            entry = self._begin(JS, account, order_id, action, {"kind": action}, force=force)
             try:
-                if action == "invoice":
-                    result = await invoicing.create_invoice(order)
-                else:
-                    result = await invoicing.create_credit_note(order)
-            except RejectedError as exc:
-                self.cache.journal_update(entry, state="failed", message="; ".join(exc.messages))
-                raise
-            except OutcomeUnknownError as exc:
-                self.cache.journal_update(entry, state="unknown", message=str(exc))
-                raise
-            except BaseException as exc:  # includes cancellation while waiting for the answer
-                self.cache.journal_update(
-                    entry,
-                    state="unknown",
-                    message=f"No answer from the invoicing service ({type(exc).__name__}).",
+                entry = self._begin(
+                    JS, account, order_id, action, {"kind": action}, force=force, documents=order.documents
                 )
-                raise
+            except AlreadyDoneError as exc:
+                return ActionOutcome(
+                    account, order_id, action, "already_done", str(exc), exc.public_id, "", order
+                )
+            create = invoicing.create_invoice if action == "invoice" else invoicing.create_credit_note
+            result = await self._journaled(entry, lambda: create(order), "the invoicing service")
             self.cache.journal_update(
                 entry,
                 state="invoiced",
@@ -177,10 +268,14 @@ class Actions:
             self._running.discard(key)
 
     def _already_done(self, order: Order, action: str) -> ActionOutcome | None:
-        doc = order.invoice if action == "invoice" else order.credit_note
+        if action == "invoice":
+            doc = order.invoice if order.is_invoiced else None
+            noun = "invoice"
+        else:
+            doc = order.credit_note if (not order.is_invoiced and order.invoice is not None) else None
+            noun = "credit note"
         if doc is None:
             return None
-        noun = "invoice" if action == "invoice" else "credit note"
         return ActionOutcome(
             order.account,
             str(order.id),
@@ -191,6 +286,28 @@ class Actions:
             doc.url,
             order,
         )
+
+    def _adopt(self, order: Order, action: str) -> ActionOutcome | None:
+        """An unknown outcome whose document is now attached: the journal takes it as done."""
+        unknown = [
+            e
+            for e in self.cache.journal(JS, order.account, str(order.id), open_only=True)
+            if e.state == "unknown" and e.action == action
+        ]
+        if not unknown:
+            return None
+        made = self._already_done(order, action)
+        if made is None:
+            return None
+        message = f"Found {made.public_id} at the service: the earlier request had worked; nothing was sent."
+        self.cache.journal_update(
+            unknown[0].id,
+            state="done",
+            result={"public_id": made.public_id, "url": made.url, "adopted": True},
+            message=message,
+            records=[order],
+        )
+        return replace(made, state="adopted", message=message)
 
     async def _attach(
         self, entry: int, account: str, order: Order, action: str, public_id: str, url: str, message: str
@@ -217,6 +334,55 @@ class Actions:
             entry, state="done", step="", message=message or f"{public_id} attached.", records=[order]
         )
         return order
+
+    # ------------------------------------------------------------------ checking an unknown outcome
+
+    async def check(self, source: str, account: str, record_id: str) -> ActionOutcome:
+        """Look at the service for what an action of unknown outcome did.
+
+        Jumpseller: re-read the order's documents; a document that appeared is adopted (the
+        journal entry becomes ``done``). If none appeared, the outcome stays unknown: the
+        invoicing service may have made a document whose answer never arrived, so a retry
+        needs explicit confirmation. Marketplacer: the invoice's state tells for certain.
+        """
+        open_entries = [e for e in self.cache.journal(source, account, record_id, open_only=True)]
+        unknown = [e for e in open_entries if e.state == "unknown"]
+        if not unknown:
+            state = open_entries[0].state if open_entries else "none"
+            return ActionOutcome(
+                account, record_id, "check", "not_found",
+                f"No action of unknown outcome on {record_id} (open: {state}).",
+            )
+        entry = unknown[0]
+        key = self._claim(source, account, record_id)
+        try:
+            if source == JS:
+                order = await self._fresh_order(account, record_id)
+                adopted = self._adopt(order, entry.action)
+                if adopted is not None:
+                    return adopted
+                noun = "invoice" if entry.action == "invoice" else "credit note"
+                return ActionOutcome(
+                    account,
+                    record_id,
+                    entry.action,
+                    "unknown",
+                    f"No {noun} is attached to order {record_id} at Jumpseller. The invoicing service may "
+                    f"still have made one whose answer never arrived: look there first. Retrying may "
+                    f"make a second {noun}.",
+                    record=order,
+                )
+            client = self.services.marketplacer(account)
+            invoice = await client.get_invoice(record_id)
+            if invoice.status in MARK_TARGETS.get(entry.action, ()):
+                message = "Confirmed at the marketplace: the change had been applied."
+                self.cache.journal_update(entry.id, state="done", message=message, records=[invoice])
+                return ActionOutcome(account, record_id, entry.action, "adopted", message, record=invoice)
+            message = "The marketplace did not apply the change; it can be tried again."
+            self.cache.journal_update(entry.id, state="failed", message=message, records=[invoice])
+            return ActionOutcome(account, record_id, entry.action, "failed", message, record=invoice)
+        finally:
+            self._running.discard(key)
 
     # ------------------------------------------------------------------ Marketplacer
 
@@ -262,30 +428,21 @@ class Actions:
             if refusal:
                 raise ActionRefusedError(refusal)
             entry = self._begin(MP, account, invoice_id, action, request, force=force)
-            try:
+
+            async def send() -> Invoice:
                 if action == "mark_sent":
-                    updated = await client.mark_sent(
+                    return await client.mark_sent(
                         invoice_id,
                         tracking=request["tracking"],
                         carrier=request["carrier"],
                         note=request["note"],
                     )
-                elif action == "mark_ready":
-                    updated = await client.mark_ready(invoice_id)
-                else:
-                    updated = await client.mark_collected(invoice_id)
-            except RejectedError as exc:
-                self.cache.journal_update(entry, state="failed", message="; ".join(exc.messages))
-                raise
-            except BaseException as exc:
-                self.cache.journal_update(
-                    entry,
-                    state="unknown",
-                    message=str(exc)
-                    if isinstance(exc, InvoiceDeskError)
-                    else f"No answer from the marketplace ({type(exc).__name__}).",
-                )
-                raise
+                if action == "mark_ready":
+                    return await client.mark_ready(invoice_id)
+                return await client.mark_collected(invoice_id)
+
+            answer = await self._journaled(entry, send, "the marketplace")
+            updated = await self._merged(client, invoice, answer)
             label = {
                 "mark_sent": "sent",
                 "mark_ready": "ready for collection",
@@ -296,6 +453,21 @@ class Actions:
             return ActionOutcome(account, invoice_id, action, "done", message, record=updated)
         finally:
             self._running.discard(key)
+
+    async def _merged(self, client: Any, cached: Invoice, answer: Invoice) -> Invoice:
+        """The answer laid over the cached invoice, field by field; re-read when it was thin."""
+        merged_raw = merge_jsonapi(cached.raw, answer.raw)
+        if is_partial(cached.raw, answer.raw):
+            try:
+                full: Invoice = await client.get_invoice(answer.id or cached.id)
+            except InvoiceDeskError as exc:
+                log.info("re-reading invoice %s after an action failed: %s", cached.id, exc)
+            else:
+                return full
+        try:
+            return parse_invoice_document(merged_raw, account=cached.account, currency=cached.currency)
+        except InvoiceDeskError:
+            return answer
 
     # ------------------------------------------------------------------ recovery
 
@@ -329,11 +501,13 @@ class Actions:
             and _pid_alive(owner_pid)
         ):
             return None  # another InvoiceDesk is doing it right now
-        if entry.state == "pending" and same_host and owner_pid == os.getpid():
+        if entry.state in ("pending", "invoiced") and same_host and owner_pid == os.getpid():
             key = (entry.source, entry.account, entry.record_id)
             if key in self._running:
                 return None
         if entry.state == "invoiced" and entry.source == JS:
+            if entry.account not in {a.name for a in self.services.config.jumpseller}:
+                return None
             js = self.services.jumpseller(entry.account)
             order = await js.get_order(int(entry.record_id))
             public_id = str(entry.result.get("public_id", ""))
@@ -358,14 +532,11 @@ class Actions:
                 order,
             )
         if entry.state == "pending" and entry.source == MP:
+            if entry.account not in {a.name for a in self.services.config.marketplacer}:
+                return None
             client = self.services.marketplacer(entry.account)
             invoice = await client.get_invoice(entry.record_id)
-            target = {
-                "mark_sent": ("sent",),
-                "mark_ready": ("ready", "collected"),
-                "mark_collected": ("collected",),
-            }.get(entry.action, ())
-            if invoice.status in target:
+            if invoice.status in MARK_TARGETS.get(entry.action, ()):
                 self.cache.journal_update(
                     entry.id, state="done", message="Confirmed after a restart.", records=[invoice]
                 )
@@ -401,6 +572,21 @@ class Actions:
         return None
 
 
+def credit_note_not_configured(account: str) -> str:
+    return (
+        f"Account '{account}' has no credit-note endpoint: a credit note URL (credit_note_url) "
+        "must be set in the Accounts dialog before credit notes can be issued. Nothing was sent."
+    )
+
+
+def unreadable_documents_text(order: Order) -> str:
+    listed = "; ".join(d.describe() for d in order.unreadable_documents)
+    return (
+        f"Order {order.id} carries documents InvoiceDesk cannot read ({listed}). One of them may "
+        "already be its invoice: confirm it is not before creating one."
+    )
+
+
 def _refusal(order: Order, action: str) -> str | None:
     if action == "invoice":
         if order.status != "paid":
@@ -408,20 +594,27 @@ def _refusal(order: Order, action: str) -> str | None:
         return None
     if order.status != "canceled":
         return f"Order {order.id} is not canceled: a credit note is only for canceled orders."
-    if order.invoice is None:
-        return f"Order {order.id} was never invoiced: there is nothing to credit."
+    if not order.is_invoiced:
+        return f"Order {order.id} has no invoice standing: there is nothing to credit."
     return None
 
 
-def refusal_for(record: Order | Invoice, action: str) -> str | None:
+def refusal_for(
+    record: Order | Invoice, action: str, *, credit_note_configured: bool = True
+) -> str | None:
     """Why an action is not possible now (buttons' tooltips, the CLI's refusal), or None."""
     if isinstance(record, Order):
         if action not in ("invoice", "credit_note"):
             return "Jumpseller orders are invoiced, not marked; that is for Marketplacer invoices."
-        if action == "invoice" and record.invoice is not None:
+        if action == "invoice" and record.is_invoiced and record.invoice is not None:
             return f"Already invoiced: {record.invoice.public_id}."
-        if action == "credit_note" and record.credit_note is not None:
-            return f"Credit note already issued: {record.credit_note.public_id}."
+        if action == "credit_note":
+            if not record.is_invoiced and record.credit_note is not None and record.invoice is not None:
+                return f"Credit note already issued: {record.credit_note.public_id}."
+            refusal = _refusal(record, action)
+            if refusal is None and not credit_note_configured:
+                return "Credit note owed. " + credit_note_not_configured(record.account)
+            return refusal
         return _refusal(record, action)
     if action in ("invoice", "credit_note"):
         return "Marketplacer invoices are made by the marketplace; only Jumpseller orders are invoiced here."

@@ -143,6 +143,26 @@ END;
 """
 
 
+class AlreadyDoneError(InvoiceDeskError):
+    """What the action would make exists already (journal or documents); nothing was sent."""
+
+    def __init__(
+        self, action: str, record_id: str, public_id: str = "", *, nothing_owed: bool = False
+    ) -> None:
+        self.action = action
+        self.record_id = record_id
+        self.public_id = public_id
+        self.nothing_owed = nothing_owed
+        ref = f" {public_id}" if public_id else ""
+        if action == "invoice":
+            text = f"Order {record_id} already has invoice{ref}; nothing was sent."
+        elif nothing_owed:
+            text = f"Order {record_id} has no invoice to credit; nothing was sent."
+        else:
+            text = f"Order {record_id} already has credit note{ref}; nothing was sent."
+        super().__init__(text)
+
+
 class JournalBusyError(InvoiceDeskError):
     """Another action on the same record is still open."""
 
@@ -240,10 +260,30 @@ def _documents(text: str | None) -> tuple[Document, ...]:
                 external_id=str(d.get("external_id", "")),
                 url=str(d.get("url", "")),
                 document_type=int(d.get("document_type", 1)),
-                created_at=None,
+                created_at=_from_iso(d.get("created_at")),
+                app_code=str(d.get("app_code", "")),
+                type_text=str(d.get("type_text", "")),
             )
         )
     return tuple(docs)
+
+
+def _documents_json(documents: Sequence[Document]) -> str:
+    return json.dumps(
+        [
+            {
+                "document_type": d.document_type,
+                "public_id": d.public_id,
+                "external_id": d.external_id,
+                "url": d.url,
+                "created_at": _iso(d.created_at),
+                "app_code": d.app_code,
+                "type_text": d.type_text,
+            }
+            for d in documents
+        ],
+        separators=(",", ":"),
+    )
 
 
 def now_utc() -> datetime:
@@ -380,18 +420,7 @@ class Cache:
     ) -> tuple[Any, ...]:
         documents: str | None = None
         if isinstance(record, Order) and (docs_known or record.documents):
-            documents = json.dumps(
-                [
-                    {
-                        "document_type": d.document_type,
-                        "public_id": d.public_id,
-                        "external_id": d.external_id,
-                        "url": d.url,
-                    }
-                    for d in record.documents
-                ],
-                separators=(",", ":"),
-            )
+            documents = _documents_json(record.documents)
         raw = record.raw
         total = summary.total
         return (
@@ -713,12 +742,22 @@ class Cache:
         request: dict[str, Any],
         *,
         step: str = "",
+        documents: Sequence[Document] | None = None,
     ) -> int:
-        """Write the intent BEFORE the request goes out (state 'pending').
+        """Claim the record for ``action``: write the intent (state 'pending') BEFORE the
+        request goes out.
 
-        Check and insert happen in one write transaction: if any action on this record is still
-        open (running in another InvoiceDesk, crashed half-way, or of unknown outcome), nothing
-        is written and ``JournalBusyError`` names it.
+        Check and insert happen in one write transaction (``BEGIN IMMEDIATE``: one writer at a
+        time across every thread and process on this cache), so no two claims can both pass:
+
+        - any action on this record still open (running in another InvoiceDesk, crashed
+          half-way, or of unknown outcome) → ``JournalBusyError``;
+        - for Create Invoice / Credit Note, what is already known to exist decides, counted
+          from the journal's finished entries, the cached documents and ``documents`` (the
+          caller's fresh read, stored in the same transaction): an invoice that stands (more
+          invoices than credit notes) refuses another invoice, and a credit note needs one
+          standing → ``AlreadyDoneError``. Counts only grow, so the largest of the three is the
+          newest truth, and a process acting on a stale read is stopped here.
         """
         now = _iso(now_utc())
         with self._tx() as db:
@@ -730,6 +769,8 @@ class Cache:
             ).fetchone()
             if row is not None:
                 raise JournalBusyError(self._entry(row))
+            if source == Source.JUMPSELLER.value and action in ("invoice", "credit_note"):
+                self._check_balance_in_tx(db, account, record_id, action, documents)
             cur = db.execute(
                 "INSERT INTO journal (source, account, record_id, action, state, step, request, "
                 "created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
@@ -738,6 +779,54 @@ class Cache:
             entry_id = int(cur.lastrowid or 0)
             self._refresh_needs_in_tx(db, source, account, record_id)
         return entry_id
+
+    def _check_balance_in_tx(
+        self,
+        db: sqlite3.Connection,
+        account: str,
+        record_id: str,
+        action: str,
+        fresh: Sequence[Document] | None,
+    ) -> None:
+        made = dict(
+            db.execute(
+                "SELECT action, COUNT(*) FROM journal WHERE source='jumpseller' AND account=? "
+                "AND record_id=? AND state IN ('done', 'invoiced') GROUP BY action",
+                (account, record_id),
+            ).fetchall()
+        )
+        cached_row = db.execute(
+            "SELECT documents FROM records WHERE source='jumpseller' AND account=? AND record_id=?",
+            (account, record_id),
+        ).fetchone()
+        cached = _documents(cached_row[0]) if cached_row else ()
+
+        def counts(docs: Sequence[Document]) -> tuple[int, int]:
+            return sum(d.is_invoice for d in docs), sum(d.is_credit_note for d in docs)
+
+        fresh_counts = counts(fresh) if fresh is not None else (0, 0)
+        cached_counts = counts(cached)
+        invoices = max(made.get("invoice", 0), fresh_counts[0], cached_counts[0])
+        credits = max(made.get("credit_note", 0), fresh_counts[1], cached_counts[1])
+        if fresh is not None and cached_row and fresh_counts >= cached_counts:
+            db.execute(
+                "UPDATE records SET documents=? WHERE source='jumpseller' AND account=? AND record_id=?",
+                (_documents_json(fresh), account, record_id),
+            )
+        last = db.execute(
+            "SELECT result FROM journal WHERE source='jumpseller' AND account=? AND record_id=? "
+            "AND action=? AND state IN ('done', 'invoiced') ORDER BY id DESC LIMIT 1",
+            (account, record_id, action),
+        ).fetchone()
+        public_id = str(json.loads(last[0]).get("public_id", "")) if last else ""
+        if not public_id:
+            wanted = "is_invoice" if action == "invoice" else "is_credit_note"
+            known = [d for d in (fresh or cached) if getattr(d, wanted)]
+            public_id = known[-1].public_id if known else ""
+        if action == "invoice" and invoices > credits:
+            raise AlreadyDoneError(action, record_id, public_id)
+        if action == "credit_note" and credits >= invoices:
+            raise AlreadyDoneError(action, record_id, public_id, nothing_owed=invoices == 0)
 
     def journal_update(
         self,

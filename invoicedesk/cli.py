@@ -23,7 +23,7 @@ from invoicedesk.needs import label
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
 
-COMMANDS = ("sync", "list", "invoice", "credit-note", "mark", "export")
+COMMANDS = ("sync", "list", "invoice", "credit-note", "check", "mark", "export")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -62,12 +62,29 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--account")
     inv.add_argument("order_id", nargs="?")
     inv.add_argument("--all-pending", action="store_true", help="every cached paid order without invoice")
-    inv.add_argument("--force", action="store_true", help="retry although the last outcome is unknown")
+    inv.add_argument(
+        "--force",
+        action="store_true",
+        help="after an unknown outcome: re-read the order first, adopt an invoice found there, "
+        "else send again (may make a second invoice if the service made one that never arrived)",
+    )
+    inv.add_argument(
+        "--confirm-documents",
+        action="store_true",
+        help="invoice although the order carries documents whose type cannot be read",
+    )
 
     cn = sub.add_parser("credit-note", help="issue the credit note of a canceled, invoiced order")
     cn.add_argument("--account")
     cn.add_argument("order_id")
     cn.add_argument("--force", action="store_true")
+
+    ck = sub.add_parser(
+        "check", help="look at the service for what an action of unknown outcome did, and adopt it"
+    )
+    ck.add_argument("--account")
+    ck.add_argument("--source", choices=("jumpseller", "marketplacer"), default="jumpseller")
+    ck.add_argument("record_id", help="order id (Jumpseller) or invoice id (Marketplacer)")
 
     mark = sub.add_parser("mark", help="mark a Marketplacer invoice sent, ready or collected")
     msub = mark.add_subparsers(dest="what", required=True)
@@ -183,6 +200,10 @@ async def _network(
             return await _sync(args, cfg, services, cache)
         if args.command == "invoice":
             return await _invoice(args, cfg, actions, cache)
+        if args.command == "check":
+            acc = _account(cfg, args.account, args.source)
+            outcome = await actions.check(args.source, acc, str(args.record_id))
+            return _report(outcome)
         if args.command == "credit-note":
             acc = _account(cfg, args.account, "jumpseller")
             return _report(await actions.create_credit_note(acc, args.order_id, force=args.force))
@@ -252,25 +273,51 @@ async def _invoice(args: argparse.Namespace, cfg: Config, actions: Actions, cach
         return EXIT_USAGE
     if args.order_id:
         acc = _account(cfg, args.account, "jumpseller")
-        return _report(await actions.create_invoice(acc, args.order_id, force=args.force))
+        return _report(
+            await actions.create_invoice(
+                acc, args.order_id, force=args.force, confirm_documents=args.confirm_documents
+            )
+        )
     query = Query(source="jumpseller", account=args.account, needs_action=True)
-    todo = [r.summary for r in cache.iter_all(query, sort="id", descending=False)]
-    todo = [s for s in todo if s.needs_action == "invoice"]
-    failures = 0
+    pending = [r.summary for r in cache.iter_all(query, sort="id", descending=False)]
+    todo = [s for s in pending if s.needs_action == "invoice"]
+    # Outcomes still unknown from earlier runs keep the run from reporting success until staff
+    # have checked them (``invoicedesk check ORDER``).
+    unknown = sum(1 for s in pending if s.needs_action == "outcome_unknown")
+    skipped = [s for s in pending if s.needs_action == "check_documents"]
+    for s in skipped:
+        _err(
+            f"{s.account} order {s.id}: skipped: it carries documents whose type cannot be read; "
+            "look at them, then run 'invoicedesk invoice --confirm-documents' for it if none is an invoice"
+        )
+    done = failed = 0
     for s in todo:
         try:
             outcome = await actions.create_invoice(s.account, s.id)
         except InvoiceDeskError as exc:
-            failures += 1
+            if _journal_state(cache, s.account, s.id) == "unknown":
+                unknown += 1
+            else:
+                failed += 1
             _err(f"{s.account} order {s.id}: {exc}")
             continue
         _report(outcome)
-    print(f"{len(todo) - failures} of {len(todo)} orders invoiced", file=sys.stderr)
-    return EXIT_FAILED if failures else EXIT_OK
+        done += outcome.state == "done"
+    print(
+        f"{done} invoiced, {failed} failed, {unknown} outcome unknown, {len(skipped)} skipped "
+        f"(of {len(todo)} orders to invoice)",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED if failed or unknown or skipped else EXIT_OK
+
+
+def _journal_state(cache: Cache, account: str, order_id: str) -> str:
+    entries = cache.journal("jumpseller", account, order_id)
+    return entries[-1].state if entries else ""
 
 
 def _report(outcome: ActionOutcome) -> int:
     extra = f" {outcome.public_id} {outcome.url}".rstrip() if outcome.public_id else ""
     print(f"{outcome.account} {outcome.record_id}: {outcome.state}{extra}")
     print(outcome.message, file=sys.stderr)
-    return EXIT_OK if outcome.state in ("done", "already_done") else EXIT_FAILED
+    return EXIT_OK if outcome.state in ("done", "already_done", "adopted") else EXIT_FAILED

@@ -37,6 +37,11 @@ class JumpsellerAccount:
     login: str
     api_url: str = DEFAULT_JUMPSELLER_API
     invoicing_url: str = ""
+    # Where credit notes are asked for. The Lightweight contract only creates invoices: an
+    # endpoint that ignores the order's status would answer a canceled order with a second
+    # invoice, so credit notes go only where this says they are handled (it may equal
+    # ``invoicing_url`` when that service handles canceled orders).
+    credit_note_url: str = ""
     token_env: str = ""
     hooks_token_env: str = ""
 
@@ -216,7 +221,7 @@ def _no_secrets(entry: Mapping[str, Any], where: str) -> None:
 def _jumpseller(entry: Mapping[str, Any], where: str, index: int) -> JumpsellerAccount:
     at = f"{where} [[jumpseller]] #{index + 1}"
     _no_secrets(entry, at)
-    known = {"name", "login", "api_url", "invoicing_url", "token_env", "hooks_token_env"}
+    known = {"name", "login", "api_url", "invoicing_url", "credit_note_url", "token_env", "hooks_token_env"}
     for key in entry:
         if key not in known:
             raise ConfigError(f"{at}: unknown key '{key}'.")
@@ -224,11 +229,13 @@ def _jumpseller(entry: Mapping[str, Any], where: str, index: int) -> JumpsellerA
     at = f"{where} [[jumpseller]] '{name}'"
     api_url = _str(entry, "api_url", at) or DEFAULT_JUMPSELLER_API
     invoicing = _str(entry, "invoicing_url", at)
+    credit = _str(entry, "credit_note_url", at)
     return JumpsellerAccount(
         name=name,
         login=_str(entry, "login", at, required=True),
         api_url=_url(api_url, "api_url", at),
         invoicing_url=_url(invoicing, "invoicing_url", at) if invoicing else "",
+        credit_note_url=_url(credit, "credit_note_url", at) if credit else "",
         token_env=_env_name(entry, "token_env", at),
         hooks_token_env=_env_name(entry, "hooks_token_env", at),
     )
@@ -266,7 +273,7 @@ def dump_config(config: Config) -> str:
         lines.append(f"name = {_q(js.name)}")
         lines.append(f"login = {_q(js.login)}")
         lines.append(f"api_url = {_q(js.api_url)}")
-        for key in ("invoicing_url", "token_env", "hooks_token_env"):
+        for key in ("invoicing_url", "credit_note_url", "token_env", "hooks_token_env"):
             value = getattr(js, key)
             if value:
                 lines.append(f"{key} = {_q(value)}")

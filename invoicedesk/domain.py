@@ -45,6 +45,7 @@ __all__ = [
     "Shipment",
     "Source",
     "Summary",
+    "document_kind",
     "invoice_status",
     "order_status",
     "parse_datetime",
@@ -130,13 +131,21 @@ class OrderLine:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """An invoice or credit note attached to a Jumpseller order."""
+    """An invoice or credit note attached to a Jumpseller order.
+
+    ``document_type`` is 1 (invoice), 0 (credit note) or -1 when the service wrote a type we
+    cannot read; ``type_text`` then keeps what it wrote. An unreadable document still counts:
+    an order that has one is never taken for "not invoiced" without staff confirming.
+    ``app_code`` names the app that made the document (another billing app, or ours).
+    """
 
     public_id: str = ""
     external_id: str = ""
     url: str = ""
-    document_type: int = INVOICE_DOCUMENT  # 1 invoice, 0 credit note, -1 unreadable
+    document_type: int = INVOICE_DOCUMENT
     created_at: datetime | None = None
+    app_code: str = ""
+    type_text: str = ""
 
     @property
     def is_invoice(self) -> bool:
@@ -145,6 +154,64 @@ class Document:
     @property
     def is_credit_note(self) -> bool:
         return self.document_type == CREDIT_NOTE_DOCUMENT
+
+    @property
+    def is_unreadable(self) -> bool:
+        return self.document_type not in (INVOICE_DOCUMENT, CREDIT_NOTE_DOCUMENT)
+
+    @property
+    def kind_label(self) -> str:
+        if self.is_invoice:
+            return "Invoice"
+        if self.is_credit_note:
+            return "Credit note"
+        return f"Document of unknown type ({self.type_text or '?'})"
+
+    def describe(self) -> str:
+        """One line for staff: kind, reference, and the app that made it."""
+        made_by = f", made by {self.app_code}" if self.app_code else ""
+        return f"{self.kind_label} {self.public_id or '(no reference)'}{made_by}"
+
+
+_DOCUMENT_WORDS: dict[str, int] = {
+    "invoice": INVOICE_DOCUMENT,
+    "factura": INVOICE_DOCUMENT,
+    "fatura": INVOICE_DOCUMENT,
+    "facture": INVOICE_DOCUMENT,
+    "boleta": INVOICE_DOCUMENT,
+    "credit note": CREDIT_NOTE_DOCUMENT,
+    "credit_note": CREDIT_NOTE_DOCUMENT,
+    "creditnote": CREDIT_NOTE_DOCUMENT,
+    "nota de credito": CREDIT_NOTE_DOCUMENT,
+    "nota de crédito": CREDIT_NOTE_DOCUMENT,
+    "avoir": CREDIT_NOTE_DOCUMENT,
+}
+
+
+def document_kind(value: object) -> int:
+    """``document_type`` as the spec writes it: ``1``, ``"1"``, ``"1 - invoice"``, ``"invoice"``
+    (and ``0`` likewise for credit notes); -1 for anything else. Never raises."""
+    if isinstance(value, bool):
+        return -1
+    if isinstance(value, int):
+        return value if value in (INVOICE_DOCUMENT, CREDIT_NOTE_DOCUMENT) else -1
+    if isinstance(value, float):
+        return int(value) if value in (0.0, 1.0) else -1
+    if not isinstance(value, str):
+        return -1
+    text = " ".join(value.strip().lower().split())
+    if not text:
+        return -1
+    number, sep, word = text.partition("-")
+    number = number.strip()
+    word = word.strip()
+    if number in ("0", "1"):
+        kind = int(number)
+        # "1 - invoice" must not contradict itself: "1 - credit note" is not readable.
+        if sep and word and _DOCUMENT_WORDS.get(word, kind) != kind:
+            return -1
+        return kind
+    return _DOCUMENT_WORDS.get(text, -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +327,22 @@ class Order:
     def credit_note(self) -> Document | None:
         """The latest credit note attached to the order, if any."""
         return _latest(d for d in self.documents if d.is_credit_note)
+
+    @property
+    def invoice_balance(self) -> int:
+        """Invoices attached minus credit notes attached: 1 while an invoice stands, 0 once it
+        was credited (a re-paid order may then be invoiced again)."""
+        return sum(d.is_invoice for d in self.documents) - sum(d.is_credit_note for d in self.documents)
+
+    @property
+    def is_invoiced(self) -> bool:
+        """An invoice stands (not credited)."""
+        return self.invoice_balance > 0
+
+    @property
+    def unreadable_documents(self) -> tuple[Document, ...]:
+        """Documents whose type could not be read: staff decide what they are."""
+        return tuple(d for d in self.documents if d.is_unreadable)
 
     @property
     def has_gift_cards(self) -> bool:
@@ -992,24 +1075,27 @@ def _document(item: Mapping[str, Any]) -> Document:
     kind = doc.get("document_type")
     if kind is None:
         document_type = INVOICE_DOCUMENT  # the documents endpoint's default type
+        type_text = ""
     else:
-        document_type = -1 if isinstance(kind, bool) else r.integer(doc, "document_type", default=-1)
-        if document_type not in (INVOICE_DOCUMENT, CREDIT_NOTE_DOCUMENT):
-            document_type = -1
+        document_type = document_kind(kind)
+        type_text = str(kind)[:80]
     return Document(
         public_id=r.text(doc, "public_id"),
         external_id=r.text(doc, "external_id"),
         url=r.text(doc, "url"),
         document_type=document_type,
         created_at=r.when(doc, "created_at"),
+        app_code=r.text(doc, "app_code"),
+        type_text=type_text,
     )
 
 
 def parse_documents(array: Any, *, account: str, endpoint: str = "") -> list[Document]:
     """Documents (invoices, credit notes) from ``[{"document": {...}}, ...]``.
 
-    A missing ``document_type`` means an invoice (the endpoint's default); an unreadable one
-    gets ``-1``: neither an invoice nor a credit note.
+    A missing ``document_type`` means an invoice (the endpoint's default); the spec's strings
+    (``"1 - invoice"``) and words are read by :func:`document_kind`; an unreadable one gets
+    ``-1``: neither an invoice nor a credit note, but still a document (see ``Order``).
     """
     if not isinstance(array, list):
         raise _malformed(

@@ -10,6 +10,7 @@ from invoicedesk.domain import Invoice, Order
 
 LABELS: dict[str, str] = {
     "invoice": "Create invoice",
+    "check_documents": "Check attached documents",
     "credit_note": "Credit note owed",
     "mark_sent": "Mark sent",
     "mark_ready": "Mark ready",
@@ -33,9 +34,10 @@ def needs_action(record: Order | Invoice, open_action: str | None = None) -> str
         _action, _, state = open_action.partition(":")
         return "outcome_unknown" if state == "unknown" else "resume"
     if isinstance(record, Order):
-        if record.status == "paid" and record.invoice is None:
-            return "invoice"
-        if record.status == "canceled" and record.invoice is not None and record.credit_note is None:
+        if record.status == "paid" and not record.is_invoiced:
+            # A document whose type can't be read may be an invoice: staff look first.
+            return "check_documents" if record.unreadable_documents else "invoice"
+        if record.status == "canceled" and record.is_invoiced:
             return "credit_note"
         return ""
     if record.can_mark_sent:

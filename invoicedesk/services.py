@@ -110,6 +110,7 @@ class Services:
                 self._http_for(f"inv:{acc.name}", acc.invoicing_url),
                 account=acc.name,
                 endpoint_url=acc.invoicing_url,
+                credit_note_url=acc.credit_note_url,
                 store_code=acc.login,
                 hooks_token=hooks,
             )

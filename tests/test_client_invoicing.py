@@ -49,6 +49,7 @@ def with_client(
     store_code: str,
     hooks_token: str | None,
     read_timeout: float = 10.0,
+    credit_note_url: str = "",
 ) -> Callable[[], Awaitable[T]]:
     async def run() -> T:
         timeout = httpx.Timeout(read_timeout, connect=2.0)
@@ -57,6 +58,7 @@ def with_client(
                 http,
                 account=store_code,
                 endpoint_url=url,
+                credit_note_url=credit_note_url,
                 store_code=store_code,
                 hooks_token=hooks_token,
                 retry=FAST,
@@ -76,6 +78,7 @@ def sandbox_client(sb: Any, use: Callable[[InvoicingClient], Awaitable[T]], *,
         store_code=store.login,
         hooks_token=hooks_token if hooks_token is not None else store.hooks_token,
         read_timeout=read_timeout,
+        credit_note_url=getattr(sb, "credit_note_url", sb.invoicing_url),
     )
 
 

@@ -28,12 +28,16 @@ from typing import Any, Final, Literal
 import httpx
 
 from invoicedesk.domain import Order
-from invoicedesk.errors import MalformedResponseError
+from invoicedesk.errors import ConfigError, MalformedResponseError, RejectedError
 from invoicedesk.transport import RequestPolicy, RetryConfig, check_url
 
 __all__ = ["InvoiceResult", "InvoicingClient", "contract_payload", "idempotency_key", "sign"]
 
 SERVICE: Final = "Invoicing"
+CREDIT_NOTE_NOT_CONFIGURED: Final = (
+    "Account '{account}' has no credit-note endpoint: set a credit note URL in the Accounts dialog "
+    "(credit_note_url) before issuing credit notes. Nothing was sent."
+)
 Kind = Literal["invoice", "credit_note"]
 
 @dataclass(frozen=True)
@@ -155,12 +159,14 @@ class InvoicingClient:
         *,
         account: str,
         endpoint_url: str,
+        credit_note_url: str = "",
         store_code: str,
         hooks_token: str | None,
         retry: RetryConfig | None = None,
     ) -> None:
         self.account = account
         self.endpoint_url = check_url(endpoint_url)
+        self.credit_note_url = check_url(credit_note_url) if credit_note_url else ""
         self.store_code = store_code
         self._hooks_token = hooks_token
         self.policy = RequestPolicy(
@@ -183,12 +189,16 @@ class InvoicingClient:
         return await self._post(order, "invoice")
 
     async def create_credit_note(self, order: Order) -> InvoiceResult:
-        """Ask for a credit note: the same contract, carrying the order's canceled status.
+        """Ask the account's credit-note endpoint for a credit note for a canceled order.
 
-        The contract has no separate call: a ``canceled`` status is what asks for a credit
-        note, so that status is sent even if ``order`` was read before the cancellation.
-        Whether a credit note is owed is the caller's decision (see ``actions``).
+        The Lightweight contract defines one operation, create an invoice; an endpoint that
+        ignores ``status`` would answer a canceled order with a second invoice. So a credit note
+        is only asked of the endpoint the configuration names for it (``credit_note_url``, which
+        may be the invoicing endpoint when that service handles canceled orders); without one,
+        nothing is sent. The order always goes with its canceled status.
         """
+        if not self.credit_note_url:
+            raise ConfigError(CREDIT_NOTE_NOT_CONFIGURED.format(account=self.account))
         return await self._post(order, "credit_note")
 
     async def _post(self, order: Order, kind: Kind) -> InvoiceResult:
@@ -203,11 +213,12 @@ class InvoicingClient:
         }
         if self._hooks_token:
             headers["Jumpseller-Hmac-Sha256"] = sign(body, self._hooks_token)
-        answer = await self.policy.request("POST", self.endpoint_url, content=body, headers=headers)
-        return self._result(answer)
+        url = self.credit_note_url if kind == "credit_note" else self.endpoint_url
+        answer = await self.policy.request("POST", url, content=body, headers=headers)
+        return self._result(answer, url)
 
-    def _result(self, answer: Any) -> InvoiceResult:
-        endpoint = httpx.URL(self.endpoint_url).path
+    def _result(self, answer: Any, address: str) -> InvoiceResult:
+        endpoint = httpx.URL(address).path
 
         def bad(why: str) -> MalformedResponseError:
             return MalformedResponseError(
@@ -221,13 +232,17 @@ class InvoicingClient:
             raise bad("the service's answer is not a JSON object.")
         public_id = answer.get("public_id")
         url = answer.get("url")
+        message = answer.get("message")
+        if public_id in (None, "") and url in (None, "") and isinstance(message, str) and message.strip():
+            # The guide's error shape ({"message": ...}) with a 2xx status: a refusal in the
+            # service's words, not a success and not a lost answer.
+            raise RejectedError([message.strip()], service=SERVICE, account=self.account, endpoint=endpoint)
         if isinstance(public_id, int) and not isinstance(public_id, bool):
             public_id = str(public_id)
         if not isinstance(public_id, str) or not public_id.strip():
             raise bad("the service's answer has no public_id.")
         if not isinstance(url, str) or not _is_web_url(url):
             raise bad("the service's answer has no valid url.")
-        message = answer.get("message")
         return InvoiceResult(
             public_id=public_id, url=url, message=message if isinstance(message, str) else ""
         )

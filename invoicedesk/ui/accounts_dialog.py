@@ -92,6 +92,14 @@ FIELDS: dict[str, tuple[_Field, ...]] = {
             "https://… (the endpoint that issues invoices)",
             "The invoicing endpoint of the Lightweight Integration; needed to create invoices.",
         ),
+        _Field(
+            "credit_note_url",
+            "Credit note URL",
+            "Optional: https://… (the endpoint that issues credit notes)",
+            "Where credit notes for canceled orders are asked for. Leave empty if your invoicing "
+            "service does not issue credit notes; it may be the same as the invoicing URL when that "
+            "service handles canceled orders.",
+        ),
         _Field("token", "API token", "", "The API token from Jumpseller Admin → Account.", "token_key"),
         _Field(
             "hooks_token",
