@@ -549,3 +549,109 @@ def test_auto_sync_follows_the_configured_interval(qtbot, qrun, shop: Shop, tmp_
         assert synced.args[0] and all(r.ok for r in synced.args[0])
     finally:
         _close(qrun, desk)
+
+
+# ----------------------------------------------------------------------------- never twice, never stuck
+
+
+def test_an_unknown_outcome_is_checked_at_the_service_and_adopted(qtbot, desk: Desk) -> None:
+    """The invoicing answer is lost: the window says so, offers "Check at the service", which
+    first finds nothing attached (and says so), then adopts the invoice once it shows on the
+    order; nothing is sent again."""
+    from tests.store_helpers import attach_document
+
+    w, sb = desk.window, desk.sandbox
+    order_id = uninvoiced_paid(sb, desk.login, business=False)[3]
+    key = ("jumpseller", desk.login, str(order_id))
+    select(desk, *key)
+    assert not w.check_action.isVisible()
+    sb.inject("invoicing", "drop", count=1)
+    report = act(qtbot, desk, w.create_invoice_action)
+    assert report.kind == "error" and "Check at the service" in report.message
+    assert row_text(desk, key, Column.NEEDS_ACTION).startswith("Outcome unknown")
+    assert w.check_action.isVisible() and w.retry_action.isVisible()
+    assert not w.create_invoice_action.isEnabled()
+
+    first = act(qtbot, desk, w.check_action)
+    assert first.kind == "error" and "No invoice is attached" in first.message
+    made = created_for(sb, desk.login, order_id)
+    assert len(made) == 1
+    attach_document(sb, desk.login, order_id, document_type="1 - invoice",
+                    public_id=made[0]["public_id"], app_code=None)
+    second = act(qtbot, desk, w.check_action)
+    assert second.kind == "success" and made[0]["public_id"] in second.message
+    assert not w.check_action.isVisible() and not w.retry_action.isVisible()
+    assert row_text(desk, key, Column.INVOICE) == made[0]["public_id"]
+    assert len(created_for(sb, desk.login, order_id)) == 1
+
+
+def test_a_retry_after_an_unknown_outcome_names_the_risk_and_needs_a_yes(qtbot, desk: Desk) -> None:
+    w, sb = desk.window, desk.sandbox
+    order_id = uninvoiced_paid(sb, desk.login, business=False)[4]
+    select(desk, "jumpseller", desk.login, str(order_id))
+    sb.inject("invoicing", "drop", count=1)
+    act(qtbot, desk, w.create_invoice_action)
+    assert w.retry_action.isVisible()
+
+    click(qtbot, desk, w.retry_action)
+    box = w.confirm_box
+    assert box is not None and "second invoice" in box.text()
+    box.reject()  # Cancel: nothing is sent
+    qtbot.waitUntil(lambda: w.confirm_box is None)
+    assert len(created_for(sb, desk.login, order_id)) == 1
+
+    click(qtbot, desk, w.retry_action)
+    box = w.confirm_box
+    assert box is not None
+    retry = next(b for b in box.buttons() if b.text() == "Retry anyway")
+    with qtbot.waitSignal(w.controller.actionFinished, timeout=WAIT) as blocker:
+        retry.click()
+    assert blocker.args[0].kind == "success"
+    # Staff accepted the named risk: the service made a second invoice, as the box warned.
+    assert len(created_for(sb, desk.login, order_id)) == 2
+    assert not w.retry_action.isVisible()
+
+
+def test_credit_note_owed_without_an_endpoint_explains_on_the_disabled_button(qtbot, desk: Desk) -> None:
+    from dataclasses import replace
+
+    from tests.store_helpers import set_order_status
+
+    w, sb = desk.window, desk.sandbox
+    order_id = uninvoiced_paid(sb, desk.login, business=False)[5]
+    key = ("jumpseller", desk.login, str(order_id))
+    select(desk, *key)
+    assert act(qtbot, desk, w.create_invoice_action).kind == "success"
+    config = desk.services.config
+    desk.services.config = replace(
+        config, jumpseller=tuple(replace(a, credit_note_url="") for a in config.jumpseller)
+    )
+    set_order_status(sb, desk.login, order_id, "canceled")
+    with qtbot.waitSignal(w.controller.syncFinished, timeout=WAIT):
+        w.start_sync(deep=True)
+    select(desk, *key)
+    assert row_text(desk, key, Column.NEEDS_ACTION) == "Credit note owed"
+    assert not w.credit_note_action.isEnabled()
+    tip = w.credit_note_action.toolTip()
+    assert tip.startswith("Credit note owed.") and "credit note URL" in tip
+    assert [d for d in sb.invoices_created(desk.login) if d["kind"] == "credit_note"] == []
+
+
+def test_an_order_with_an_unreadable_document_asks_before_invoicing(qtbot, desk: Desk) -> None:
+    from tests.store_helpers import attach_document
+
+    w, sb = desk.window, desk.sandbox
+    order_id = uninvoiced_paid(sb, desk.login, business=False)[6]
+    key = ("jumpseller", desk.login, str(order_id))
+    attach_document(sb, desk.login, order_id, document_type="9 - receipt", public_id="RCPT-9", app_code="pos")
+    select(desk, *key)
+    report = act(qtbot, desk, w.create_invoice_action)
+    assert report.needs_confirmation and "RCPT-9" in report.message and "pos" in report.message
+    assert created_for(sb, desk.login, order_id) == []
+    box = w.confirm_box
+    assert box is not None and "RCPT-9" in box.text()
+    go = next(b for b in box.buttons() if b.text() == "Create invoice")
+    with qtbot.waitSignal(w.controller.actionFinished, timeout=WAIT) as blocker:
+        go.click()
+    assert blocker.args[0].kind == "success"
+    assert len(created_for(sb, desk.login, order_id)) == 1

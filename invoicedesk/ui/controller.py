@@ -21,8 +21,15 @@ from typing import Any, Literal, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from invoicedesk.actions import ActionOutcome, ActionRefusedError, Actions, refusal_for
+from invoicedesk.actions import (
+    ActionOutcome,
+    ActionRefusedError,
+    Actions,
+    ConfirmationNeededError,
+    refusal_for,
+)
 from invoicedesk.cache import Cache, Query
+from invoicedesk.config import JumpsellerAccount
 from invoicedesk.domain import Invoice, Order, Summary
 from invoicedesk.errors import (
     InvoiceDeskError,
@@ -38,7 +45,7 @@ from invoicedesk.ui.sync_worker import SyncWorker
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ActionName = Literal["invoice", "credit_note", "mark_sent", "mark_ready", "mark_collected"]
+ActionName = Literal["invoice", "credit_note", "mark_sent", "mark_ready", "mark_collected", "check"]
 ACTIONS: tuple[ActionName, ...] = ("invoice", "credit_note", "mark_sent", "mark_ready", "mark_collected")
 ACTION_WORDS: dict[str, str] = {
     "invoice": "Create Invoice",
@@ -46,6 +53,7 @@ ACTION_WORDS: dict[str, str] = {
     "mark_sent": "Mark Sent",
     "mark_ready": "Mark Ready",
     "mark_collected": "Mark Collected",
+    "check": "Check at the service",
 }
 
 
@@ -71,6 +79,7 @@ class ActionReport:
     public_id: str = ""
     url: str = ""
     outcome: ActionOutcome | None = None
+    needs_confirmation: bool = False  # staff may confirm and run it again (unreadable documents)
 
 
 class Controller(QObject):
@@ -267,14 +276,36 @@ class Controller(QObject):
         running = self.running_action(key)
         if running is not None:
             return f"{ACTION_WORDS.get(running, running)} is running on this record; wait for it to finish."
-        reason = refusal_for(record, action)
-        if reason:
-            return reason
+        if action == "check":
+            if self.unknown_outcome(record) is None:
+                return "Nothing to check: no action on this record has an unknown outcome."
+        else:
+            unknown = self.unknown_outcome(record)
+            if unknown is not None:
+                return (
+                    f"The last {ACTION_WORDS.get(unknown, unknown)} on this record got no answer: "
+                    "use Check at the service, or Retry."
+                )
+            reason = refusal_for(record, action, credit_note_configured=self._credit_notes(record.account))
+            if reason:
+                return reason
         st = self._states.get(record.account)
         if st is None:
             return f"The account '{record.account}' is no longer configured."
         if st.online is False:
             return f"{record.account} cannot be reached now ({st.message}). Sync (F5) to try again."
+        return None
+
+    def _credit_notes(self, account: str) -> bool:
+        acc = next((a for a in self.services.config.jumpseller if a.name == account), None)
+        return isinstance(acc, JumpsellerAccount) and bool(acc.credit_note_url)
+
+    def unknown_outcome(self, record: Order | Invoice) -> str | None:
+        """The action whose outcome is unknown on this record (staff check, then retry), if any."""
+        s = record.summary()
+        for entry in self.cache.journal(s.source.value, s.account, s.id, open_only=True):
+            if entry.state == "unknown":
+                return entry.action
         return None
 
     def run_action(
@@ -295,8 +326,14 @@ class Controller(QObject):
         acc, rid = summary.account, summary.id
         a = self.actions
         calls: dict[str, Callable[[], Coroutine[Any, Any, ActionOutcome]]] = {
-            "invoice": lambda: a.create_invoice(acc, rid),
-            "credit_note": lambda: a.create_credit_note(acc, rid),
+            "invoice": lambda: a.create_invoice(
+                acc,
+                rid,
+                force=bool(kwargs.get("force")),
+                confirm_documents=bool(kwargs.get("confirm_documents")),
+            ),
+            "credit_note": lambda: a.create_credit_note(acc, rid, force=bool(kwargs.get("force"))),
+            "check": lambda: a.check(summary.source.value, acc, rid),
             "mark_sent": lambda: a.mark_sent(
                 acc,
                 rid,
@@ -333,6 +370,8 @@ class Controller(QObject):
                 f"{ACTION_WORDS[action]} for {what}: no answer came back, so the outcome is unknown "
                 f"({exc}). Check at the service before trying again.",
             )
+        except ConfirmationNeededError as exc:
+            report = ActionReport(action, key, "error", str(exc), needs_confirmation=True)
         except ActionRefusedError as exc:
             report = ActionReport(action, key, "error", str(exc))
         except UnavailableError as exc:
@@ -429,6 +468,8 @@ def _what(summary: Summary) -> str:
 def _success(action: str, key: Key, o: ActionOutcome) -> ActionReport:
     if o.state == "already_done":
         return ActionReport(action, key, "info", o.message, o.public_id, o.url, o)
-    if o.state == "unknown":
+    if o.state in ("unknown", "not_found"):
         return ActionReport(action, key, "error", o.message, o.public_id, o.url, o)
+    if o.state == "failed":  # a check that proved nothing was done: retry is allowed
+        return ActionReport(action, key, "info", o.message, o.public_id, o.url, o)
     return ActionReport(action, key, "success", o.message, o.public_id, o.url, o)

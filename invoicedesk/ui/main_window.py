@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QSplitter,
     QTableView,
@@ -115,6 +116,11 @@ ACTION_OBJECT_NAMES: dict[str, str] = {
 }
 
 NO_SELECTION = "Select an order or invoice in the list first."
+CHECK_TIP = (
+    "The last action on this record got no answer: look at the service for what it did, and "
+    "take a document found there as the result"
+)
+RETRY_TIP = "Send the action again after an unknown outcome (asks first: it may be done twice)"
 
 
 def _source_icon(source: Source) -> object:
@@ -218,6 +224,12 @@ class MainWindow(QMainWindow):
         self.mark_ready_action = self.action_buttons["mark_ready"]
         self.mark_collected_action = self.action_buttons["mark_collected"]
         self.create_invoice_action.setShortcut(QKeySequence("Ctrl+I"))
+        # Shown only while the selected record has an action of unknown outcome.
+        self.check_action = self._action("Check at the service", "checkAction", "sync", CHECK_TIP)
+        self.retry_action = self._action("Retry…", "retryAction", "invoice", RETRY_TIP)
+        self.check_action.setVisible(False)
+        self.retry_action.setVisible(False)
+        self.confirm_box: QMessageBox | None = None
 
         self.export_action = self._action(
             "Export CSV", "exportCsvAction", "export", "Save every record of the current view as a CSV file"
@@ -228,6 +240,8 @@ class MainWindow(QMainWindow):
         for act in (
             self.sync_action,
             *self.action_buttons.values(),
+            self.check_action,
+            self.retry_action,
             self.export_action,
             self.accounts_action,
         ):
@@ -242,6 +256,8 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         for act in self.action_buttons.values():
             tb.addAction(act)
+        tb.addAction(self.check_action)
+        tb.addAction(self.retry_action)
         tb.addSeparator()
         tb.addAction(self.export_action)
         tb.addAction(self.accounts_action)
@@ -251,6 +267,8 @@ class MainWindow(QMainWindow):
             self.sync_action: "syncButton",
             self.export_action: "exportCsvButton",
             self.accounts_action: "accountsButton",
+            self.check_action: "checkButton",
+            self.retry_action: "retryButton",
         }
         for name, act in self.action_buttons.items():
             names[act] = ACTION_OBJECT_NAMES[name].replace("Action", "Button")
@@ -385,6 +403,8 @@ class MainWindow(QMainWindow):
         self.mark_ready_action.triggered.connect(partial(self.run_action, "mark_ready"))
         self.mark_collected_action.triggered.connect(partial(self.run_action, "mark_collected"))
         self.mark_sent_action.triggered.connect(self.open_mark_sent)
+        self.check_action.triggered.connect(partial(self.run_action, "check"))
+        self.retry_action.triggered.connect(self.ask_retry)
         self.export_action.triggered.connect(self.ask_export_csv)
         self.accounts_action.triggered.connect(self.open_accounts)
         self.message_bar.linkActivated.connect(self._open_link)
@@ -575,6 +595,58 @@ class MainWindow(QMainWindow):
             act.setEnabled(reason is None)
             act.setToolTip(reason or ACTION_TIPS[name])
             act.setStatusTip(reason or ACTION_TIPS[name])
+        unknown = None if rec is None else self.controller.unknown_outcome(rec)
+        self.check_action.setVisible(unknown is not None)
+        self.retry_action.setVisible(unknown is not None)
+        if rec is not None and unknown is not None:
+            busy = self.controller.is_busy(record_key(rec.summary()))
+            self.check_action.setEnabled(not busy and self.controller.refusal(rec, "check") is None)
+            self.retry_action.setEnabled(not busy)
+            self.retry_action.setText(f"Retry {ACTION_WORDS.get(unknown, unknown)}…")
+
+    def _confirm(self, title: str, text: str, yes: str, then: partial[object]) -> None:
+        """Ask once, without blocking the loop (a dialog never runs inside a coroutine)."""
+        if self.confirm_box is not None:
+            self.confirm_box.close()
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Cancel, self)
+        go = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def done(_result: int) -> None:
+            if box.clickedButton() is go:
+                then()
+            self.confirm_box = None
+            box.deleteLater()
+
+        box.finished.connect(done)
+        self.confirm_box = box
+        box.open()
+
+    def ask_retry(self) -> None:
+        """After an unknown outcome: send again only once staff accept the named risk."""
+        rec = self._record
+        unknown = None if rec is None else self.controller.unknown_outcome(rec)
+        if rec is None or unknown is None:
+            return
+        words = ACTION_WORDS.get(unknown, unknown)
+        what = f"order {rec.summary().id}" if isinstance(rec, Order) else f"invoice {rec.summary().id}"
+        if unknown in ("invoice", "credit_note"):
+            noun = "invoice" if unknown == "invoice" else "credit note"
+            risk = (
+                f"The last {words} for {what} got no answer. If the invoicing service made the {noun} "
+                f"anyway, retrying makes a second {noun} for the same order.\n\n"
+                "Use \"Check at the service\" first, and look in the invoicing service. Retry anyway?"
+            )
+        else:
+            risk = f"The last {words} for {what} got no answer. Send it again?"
+        self._confirm(f"Retry {words}?", risk, "Retry anyway", partial(self._retry, unknown))
+
+    def _retry(self, action: str) -> None:
+        rec = self._record
+        if rec is None:
+            return
+        self.controller.run_action(action, rec.summary(), force="1")  # type: ignore[arg-type]
+        self._update_actions()
 
     def run_action(self, action: ActionName, **kwargs: str) -> asyncio.Task[ActionReport] | None:
         """Start ``action`` on the selected record; a second click while it runs does nothing."""
@@ -626,6 +698,21 @@ class MainWindow(QMainWindow):
                 links.append((f"Open {report.public_id}", report.url))
         self.message_bar.show_message(report.kind, text, links)
         self._update_actions()
+        if report.needs_confirmation and report.action == "invoice":
+            rec = self.cache.get(*report.key)
+            if isinstance(rec, Order):
+                self._confirm(
+                    "Create the invoice anyway?",
+                    f"{text}\n\nCreate the invoice anyway?",
+                    "Create invoice",
+                    partial(self._invoice_confirmed, report.key),
+                )
+
+    def _invoice_confirmed(self, key: Key) -> None:
+        rec = self.cache.get(*key)
+        if isinstance(rec, Order):
+            self.controller.run_action("invoice", rec.summary(), confirm_documents="1")
+            self._update_actions()
 
     def _open_link(self, url: str) -> None:
         QDesktopServices.openUrl(QUrl(url))
