@@ -25,7 +25,7 @@ from invoicedesk.ui.controller import ActionReport
 from invoicedesk.ui.records_model import Column
 from tests.ui_helpers import Desk, copy_cache, make_desk, sync_in_thread
 
-SHOP = {"seed": 2, "orders": 30, "invoices": 40, "stores": 1, "sellers": 1, "rate_limits": False}
+SHOP = {"seed": 2, "orders": 45, "invoices": 40, "stores": 1, "sellers": 1, "rate_limits": False}
 WAIT = 15_000
 
 
@@ -58,7 +58,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
 
 def _open(qtbot, qrun, sb: Any, folder: Path, *, sync_on_start: bool, **kw: Any) -> Desk:
     desk = make_desk(sb, folder, sync_on_start=sync_on_start, **kw)
-    qtbot.addWidget(desk.window)
+    # Not qtbot.addWidget: pytest-qt closes and deletes its widgets in its own teardown hook,
+    # before fixtures finish, so the window could vanish while ``_close`` awaits its shutdown.
     desk.window.show()
     qtbot.waitExposed(desk.window)
     desk.window.start()  # as the app does once the window shows
@@ -69,6 +70,8 @@ def _close(qrun, desk: Desk) -> None:
     qrun(desk.window.shutdown())
     qrun(desk.services.aclose())
     desk.cache.close()
+    desk.window.close()
+    desk.window.deleteLater()
 
 
 @pytest.fixture
@@ -561,7 +564,7 @@ def test_an_unknown_outcome_is_checked_at_the_service_and_adopted(qtbot, desk: D
     from tests.store_helpers import attach_document
 
     w, sb = desk.window, desk.sandbox
-    order_id = uninvoiced_paid(sb, desk.login, business=False)[3]
+    order_id = uninvoiced_paid(sb, desk.login, business=False)[-1]
     key = ("jumpseller", desk.login, str(order_id))
     select(desk, *key)
     assert not w.check_action.isVisible()
@@ -587,7 +590,7 @@ def test_an_unknown_outcome_is_checked_at_the_service_and_adopted(qtbot, desk: D
 
 def test_a_retry_after_an_unknown_outcome_names_the_risk_and_needs_a_yes(qtbot, desk: Desk) -> None:
     w, sb = desk.window, desk.sandbox
-    order_id = uninvoiced_paid(sb, desk.login, business=False)[4]
+    order_id = uninvoiced_paid(sb, desk.login, business=False)[-2]
     select(desk, "jumpseller", desk.login, str(order_id))
     sb.inject("invoicing", "drop", count=1)
     act(qtbot, desk, w.create_invoice_action)
@@ -618,7 +621,7 @@ def test_credit_note_owed_without_an_endpoint_explains_on_the_disabled_button(qt
     from tests.store_helpers import set_order_status
 
     w, sb = desk.window, desk.sandbox
-    order_id = uninvoiced_paid(sb, desk.login, business=False)[5]
+    order_id = uninvoiced_paid(sb, desk.login, business=False)[-3]
     key = ("jumpseller", desk.login, str(order_id))
     select(desk, *key)
     assert act(qtbot, desk, w.create_invoice_action).kind == "success"
@@ -641,7 +644,7 @@ def test_an_order_with_an_unreadable_document_asks_before_invoicing(qtbot, desk:
     from tests.store_helpers import attach_document
 
     w, sb = desk.window, desk.sandbox
-    order_id = uninvoiced_paid(sb, desk.login, business=False)[6]
+    order_id = uninvoiced_paid(sb, desk.login, business=False)[-4]
     key = ("jumpseller", desk.login, str(order_id))
     attach_document(sb, desk.login, order_id, document_type="9 - receipt", public_id="RCPT-9", app_code="pos")
     select(desk, *key)
