@@ -197,6 +197,11 @@ class MarketplacerClient:
             seen.update(i.id for i in out)
             return out
 
+        def finished(invoices: list[Invoice], new: list[Invoice]) -> bool:
+            # Some services send links.next on the last page too, pointing at an empty one
+            # (API-FACTS §3): an empty page, or one of only known ids, ends the listing.
+            return not invoices or not new
+
         async def page(number: int) -> tuple[list[Invoice], str | None, Any]:
             doc = await self._get(url, [*params, ("page[number]", number), ("page[size]", size)])
             if not isinstance(doc, Mapping):
@@ -207,14 +212,20 @@ class MarketplacerClient:
             return invoices, next_link, doc
 
         invoices, next_link, doc = await page(1)
-        yield fresh(invoices)
+        new = fresh(invoices)
+        yield new
+        if finished(invoices, new):
+            return
         pages = _known_pages(doc, size)
         if pages is not None and pages > 1 and next_link:
             # aclosing: stopping early cancels the pages still in flight at once.
             async with aclosing(pages_in_order(page, 2, pages, ahead=self._ahead)) as numbered:
                 async for _, result in numbered:
-                    yield fresh(result[0])
+                    new = fresh(result[0])
+                    yield new
                     next_link = result[1]  # after the last page: records added meanwhile
+            if finished(result[0], new):
+                return
         while next_link:
             body = await self._get(self._same_origin(next_link))
             if not isinstance(body, Mapping):
@@ -222,8 +233,9 @@ class MarketplacerClient:
             invoices, following = parse_invoice_page(
                 body, account=self.account, currency=self.currency, endpoint=endpoint
             )
-            yield fresh(invoices)
-            if following == next_link:
+            new = fresh(invoices)
+            yield new
+            if finished(invoices, new) or following == next_link:
                 break  # a service pointing at the same page again would loop forever
             next_link = following
 
