@@ -212,21 +212,47 @@ class JumpsellerClient:
         return out
 
     async def orders_after(self, order_id: int, page_size: int = MAX_PAGE_SIZE) -> list[Order]:
-        """Orders with an id above ``order_id``: the new ones since the last seen."""
-        return await self._collect(f"/orders/after/{int(order_id)}.json", page_size)
+        """Orders with an id above ``order_id``: the new ones since the last seen.
 
-    async def orders_by_status(self, status: str, page_size: int = MAX_PAGE_SIZE) -> list[Order]:
-        """Orders in one canonical status (``paid``, ``pending_payment``, ``canceled``...)."""
-        return await self._collect(f"/orders/status/{_path_part(status)}.json", page_size)
-
-    async def _collect(self, path: str, page_size: int) -> list[Order]:
+        The spec declares no ``page`` here, so instead of paging this moves the cursor: the
+        next request asks for the orders after the highest id received. That works whether
+        the store honours ``page`` or not, and stops on an empty page, a short page or a page
+        that brings no new id.
+        """
+        size = self._size(page_size)
         out: list[Order] = []
         seen: set[object] = set()
-        async for orders in self._sequential(path, [], self._size(page_size)):
-            for order in orders:
-                if order.id not in seen:
-                    seen.add(order.id)
-                    out.append(order)
+        cursor = int(order_id)
+        while True:
+            path = f"/orders/after/{cursor}.json"
+            orders = await self._order_page(path, [], 1, size=size)
+            new = [o for o in orders if o.id not in seen]
+            seen.update(o.id for o in new)
+            out.extend(new)
+            highest = max((o.id for o in orders), default=cursor)
+            if len(orders) < size or not new or highest <= cursor:
+                return out
+            cursor = highest
+
+    async def orders_by_status(self, status: str, page_size: int = MAX_PAGE_SIZE) -> list[Order]:
+        """Orders in one canonical status (``paid``, ``pending_payment``, ``canceled``...).
+
+        ``/orders/status/{s}.json`` declares no ``page``. When its second page repeats a full
+        first one the store ignores ``page``, and the orders come from ``/orders.json`` with
+        ``status_filters[]`` instead, whose paging is documented.
+        """
+        size = self._size(page_size)
+        path = f"/orders/status/{_path_part(status)}.json"
+        out: list[Order] = []
+        seen: set[object] = set()
+        pages = 0
+        async for orders in self._sequential(path, [], size):
+            pages += 1
+            new = [o for o in orders if o.id not in seen]
+            if pages > 1 and orders and not new:
+                return await self.all_orders(status=status, page_size=size)
+            seen.update(o.id for o in new)
+            out.extend(new)
         return out
 
     async def get_order(self, order_id: int) -> Order:
