@@ -171,7 +171,9 @@ class MarketplacerClient:
 
         When the first page's ``links.last`` (or ``meta``) says how many pages there are, the
         rest are fetched concurrently within 50 requests/s; otherwise ``links.next`` is
-        followed. ``since``/``until`` filter on ``paid_at``, the canonical timestamp.
+        followed. The listing ends without ``links.next``, on an empty page or on a page that
+        brings no new id (some services send ``next`` on the last page too). ``since``/``until``
+        filter on ``paid_at``, the canonical timestamp.
         """
         size = max(1, min(page_size, MAX_PAGE_SIZE))
         params: Params = []

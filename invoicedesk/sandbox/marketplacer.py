@@ -10,6 +10,8 @@ wrong state: 422 with plain strings, as the docs show. 50 requests/s per seller,
 answers ``links.first/next/last`` as absolute URLs on this server (``next`` absent on the last
 page) plus ``meta.total``. Naive filter timestamps are read as Melbourne time; an offset whose
 ``+`` was not URL-encoded arrives as a space and is refused with 400, as Rails would.
+Shapes (``shapes.py``): ``next_always``, ``thin_transitions``, ``no_updated_at``,
+``included_ids_reused``.
 """
 
 from __future__ import annotations
