@@ -658,16 +658,21 @@ def _table(entries: dict[str, tuple[str, ...]]) -> dict[str, str]:
 # Jumpseller translates status texts into the store's language; *_enum fields are preferred.
 _ORDER_STATUSES = _table(
     {
-        "paid": ("Paid", "Pagado", "Pagada", "Pago", "Paga", "Payé", "Bezahlt", "Pagato"),
+        "paid": (
+            "Paid", "Pagado", "Pagada", "Pago", "Paga", "Payé", "Payée", "Bezahlt", "Pagato",
+        ),
         "pending_payment": (
             "Pending Payment", "Pending", "Pago Pendiente", "Pendiente de pago", "Pendiente",
-            "Pagamento Pendente", "Aguardando Pagamento", "Pendente", "En attente de paiement",
+            "Pagamento Pendente", "Aguardando Pagamento", "Pendente", "Pendente de pagamento",
+            "En attente de paiement", "En attente", "Paiement en attente",
         ),
         "canceled": (
             "Canceled", "Cancelled", "Cancelado", "Cancelada", "Anulado", "Anulada", "Annulé",
             "Annulée", "Storniert", "Annullato",
         ),
-        "abandoned": ("Abandoned", "Abandonado", "Abandonada", "Abandonné", "Abgebrochen"),
+        "abandoned": (
+            "Abandoned", "Abandonado", "Abandonada", "Abandonné", "Abandonnée", "Abgebrochen",
+        ),
         "created": ("Created", "Creado", "Creada", "Criado", "Criada", "New", "Nuevo", "Novo"),
     }
 )  # fmt: skip
@@ -1120,7 +1125,20 @@ def parse_documents(array: Any, *, account: str, endpoint: str = "") -> list[Doc
 # ----------------------------------------------------------------------------- Marketplacer
 
 _MP = "Marketplacer"
-Included = dict[tuple[str, str], Mapping[str, Any]]
+
+
+class Included(dict[tuple[str, str], Mapping[str, Any]]):
+    """A document's ``included`` by (type, id), minus the keys that occur more than once with
+    different content (``ambiguous``): a list page may reuse the show answer's fixed ids
+    ``"customer"``/``"billing_customer"`` for a different customer per invoice, and guessing
+    which is whose could show one invoice's customer on another."""
+
+    __slots__ = ("ambiguous", "present")
+
+    def __init__(self, present: bool = False) -> None:
+        super().__init__()
+        self.ambiguous: set[tuple[str, str]] = set()
+        self.present = present  # the answer had an ``included`` list at all
 
 
 def _key(kind: object, ident: object) -> tuple[str, str] | None:
@@ -1131,23 +1149,37 @@ def _key(kind: object, ident: object) -> tuple[str, str] | None:
 
 def _index(r: _Reader, included: Any) -> Included:
     if included is None:
-        return {}
+        return Included()
     if not isinstance(included, list):
         r.note(f"included: expected a list, got {show_value(included)}; ignored.")
-        return {}
-    out: Included = {}
+        return Included()
+    out = Included(present=True)
     for res in included:
         if isinstance(res, Mapping):
             key = _key(res.get("type"), res.get("id"))
-            if key is not None:
-                out.setdefault(key, res)
+            if key is None or key in out.ambiguous:
+                continue
+            prior = out.get(key)
+            if prior is None:
+                out[key] = res
+            elif prior != res:
+                del out[key]
+                out.ambiguous.add(key)
     return out
 
 
 def _related(
-    r: _Reader, relationships: Mapping[str, Any], name: str, index: Included
+    r: _Reader,
+    relationships: Mapping[str, Any],
+    name: str,
+    index: Included,
+    *,
+    must_resolve: bool = False,
 ) -> list[Mapping[str, Any]] | None:
-    """Resources a relationship points at (``None`` when the relationship is absent)."""
+    """Resources a relationship points at (``None`` when the relationship is absent).
+
+    A reference to an ambiguous key is never resolved and always flagged; with
+    ``must_resolve``, so is a reference missing from an ``included`` that was sent."""
     rel = relationships.get(name)
     if rel is None:
         return None
@@ -1161,8 +1193,17 @@ def _related(
         if not isinstance(ref, Mapping):
             continue
         key = _key(ref.get("type"), ref.get("id"))
-        if key is not None and key in index:
+        if key is None:
+            continue
+        if key in index:
             out.append(index[key])
+        elif key in index.ambiguous:
+            r.note(
+                f"{name} could not be resolved: the answer includes several different "
+                f"{key[0]} with id {key[1]!r}; none is shown rather than a wrong one."
+            )
+        elif must_resolve and index.present:
+            r.note(f"{name} could not be resolved: {key[0]} {key[1]!r} is not in the answer.")
     return out
 
 
@@ -1282,7 +1323,7 @@ def _build_invoice(
         return found
 
     def one(name: str, fallback_id: str) -> Mapping[str, Any] | None:
-        found = _related(r, rels, name, index)
+        found = _related(r, rels, name, index, must_resolve=True)
         if found is None:
             return _by_id(index, "customers", fallback_id) if lone else None
         return found[0] if found else None

@@ -599,6 +599,26 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max((when - current).total_seconds(), 0.0)
 
 
+_REMAINING_HEADERS = (
+    "Jumpseller-PerSecondRateLimit-Remaining",
+    "Jumpseller-PerMinuteRateLimit-Remaining",
+)
+
+
+def is_rate_limit_refusal(status: int, headers: httpx.Headers) -> bool:
+    """A 429, or a 403 that says a rate-limit window is empty (Jumpseller's spec shows a 403
+    in its retry sample, without ``Retry-After``): rate limiting, not an auth failure."""
+    if status == 429:
+        return True
+    if status != 403:
+        return False
+    for name in _REMAINING_HEADERS:
+        value = _first_int(headers, (name,))
+        if value is not None and value <= 0:
+            return True
+    return False
+
+
 def parse_ban_reset(value: str, *, now: datetime | None = None) -> datetime:
     """When a Jumpseller ban ends: the header may hold epoch seconds, seconds left, an HTTP
     date or an ISO 8601 timestamp (public sources do not say which); returns aware UTC."""
@@ -827,7 +847,7 @@ class RequestPolicy:
                             ) from exc
                         last = exc
                         failures += 1
-                elif status == 429:
+                elif status == 429 or is_rate_limit_refusal(status, response.headers):
                     self.stats.rate_limited += 1
                     limited += 1
                     wait = self._rate_limit_wait(response)

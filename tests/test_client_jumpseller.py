@@ -331,3 +331,130 @@ def test_date_filter_names_pass_through(sandbox_session, arun) -> None:
         if (parse_datetime(o["order"]["created_at"]) or cutoff) > cutoff
     ]
     assert sorted(ids(week)) == sorted(expected)
+
+
+# -- the other documented answer shapes (sandbox shapes) --------------------------------------
+
+
+def test_status_and_after_listings_end_on_a_store_that_ignores_page(sandbox, arun) -> None:
+    """Staff's store answers /orders/status and /orders/after with page 1, whatever page says."""
+    sb = sandbox
+    sb.set_shapes({"paging_ignored"})
+    login = sb.stores[0].login
+    first = truth_ids(sb, login)[0]
+
+    async def use(c: JumpsellerClient) -> tuple[list[Order], list[Order], int]:
+        before = sb.requests("jumpseller")
+        after = await c.orders_after(first, page_size=10)
+        paid = await c.orders_by_status("paid", page_size=10)
+        return after, paid, sb.requests("jumpseller") - before
+
+    after, paid, requests = arun(with_client(sb, use)())
+    assert ids(after) == [i for i in truth_ids(sb, login) if i > first]
+    assert sorted(ids(paid)) == sorted(truth_ids(sb, login, "paid"))
+    assert len(ids(paid)) == len(set(ids(paid)))
+    # After: one request per 10 new orders (a cursor, not pages). Status: page 1, its repeat,
+    # then the documented /orders.json listing (count + pages): bounded, never a loop.
+    assert requests <= (len(after) // 10 + 1) + 2 + (len(paid) // 10 + 2)
+
+
+def test_a_short_or_empty_page_ends_the_status_listing(sandbox, arun) -> None:
+    sb = sandbox
+    sb.set_shapes({"paging_ignored"})
+    login = sb.stores[0].login
+    wanted = sorted(truth_ids(sb, login, "abandoned"))
+    assert 0 < len(wanted) < 100
+
+    async def use(c: JumpsellerClient) -> tuple[list[Order], int]:
+        before = sb.requests("jumpseller")
+        orders = await c.orders_by_status("abandoned")
+        return orders, sb.requests("jumpseller") - before
+
+    orders, requests = arun(with_client(sb, use)())
+    assert sorted(ids(orders)) == wanted and requests == 1
+
+
+def test_statuses_in_portuguese_and_french_are_read(sandbox, arun) -> None:
+    sb = sandbox
+    sb.set_shapes({"statuses_pt_fr"})
+    login = sb.stores[0].login
+    orders = arun(with_client(sb, lambda c: c.all_orders())())
+    truth = {o["order"]["id"]: o["order"]["status_enum"] for o in sb.truth_orders(login)}
+    assert {o.id: o.status for o in orders} == truth
+    assert {o.status_label for o in orders} >= {"Pago", "Payé"}
+    assert not [o for o in orders if any("status" in p for p in o.problems)]
+
+
+def test_an_unknown_status_word_is_flagged_not_a_crash(sandbox_session) -> None:
+    from invoicedesk.domain import parse_order
+
+    body = sandbox_session.truth_orders(sandbox_session.stores[0].login)[0]
+    order = dict(body["order"])
+    del order["status_enum"]
+    order["status"] = order["status_name"] = "Em análise"
+    parsed = parse_order({"order": order}, account="demo")
+    assert parsed.status == "unknown" and parsed.status_label == "Em análise"
+    assert any("Em análise" in p for p in parsed.problems)
+
+
+def test_the_store_wide_document_listing(sandbox, arun) -> None:
+    sb = sandbox
+    sb.set_shapes({"documents_unsorted", "other_app_documents", "doc_type_strings"})
+    login = sb.stores[0].login
+    truth = {
+        (oid, d["public_id"], d["app_code"] or "")
+        for oid, docs in sb.truth_documents(login).items()
+        for d in docs
+    }
+
+    async def use(c: JumpsellerClient) -> Any:
+        return await c.all_store_documents(page_size=7)
+
+    listed = arun(with_client(sb, use)())
+    assert listed is not None
+    got = [(d.order_id, d.document.public_id, d.app_code) for d in listed]
+    assert len(got) == len(set(got)) and set(got) == truth
+    assert any(app == "other-billing" for _, _, app in got)
+    sb.set_shapes({"documents_listing_refused"})
+    assert arun(with_client(sb, use)()) is None
+
+
+def test_a_403_at_zero_remaining_is_rate_limiting_not_a_wrong_token(sandbox, arun) -> None:
+    sb = sandbox
+    sb.set_shapes({"rate_limit_403"})
+    reckless = RatePacer([RateWindow(1000, 1.0)], burst=1000)  # pretends there is no limit
+    wanted = truth_ids(sb, sb.stores[0].login)[:40]
+
+    async def use(c: JumpsellerClient) -> tuple[list[Any], int]:
+        got = await asyncio.gather(*(c.get_order(i) for i in wanted), return_exceptions=True)
+        return list(got), c.policy.stats.rate_limited
+
+    results, limited = arun(with_client(sb, use, pacer=reckless)())
+    assert limited > 0, "40 requests at once meet the 20/s limit"
+    assert [r.id for r in results if isinstance(r, Order)] == wanted, [
+        r for r in results if not isinstance(r, Order)
+    ]
+
+
+@pytest.mark.parametrize("shapes", [{"ban_reset_iso"}, {"ban_reset_iso", "rate_limit_403"}])
+def test_a_ban_with_an_iso_reset_time_stops_the_client(sandbox, arun, shapes) -> None:
+    from datetime import UTC, datetime
+
+    sb = sandbox
+    sb.set_shapes(shapes)
+    login = sb.stores[0].login
+    sb.ban(login, 600)
+
+    async def use(c: JumpsellerClient) -> BannedError:
+        with pytest.raises(BannedError) as caught:
+            await c.count_orders()
+        served = sb.requests("jumpseller")
+        with pytest.raises(BannedError):
+            await c.count_orders()  # refused here, without asking the service
+        assert sb.requests("jumpseller") == served
+        return caught.value
+
+    ban = arun(with_client(sb, use)())
+    assert ban.until is not None
+    left = (ban.until - datetime.now(UTC)).total_seconds()
+    assert 590 < left <= 601

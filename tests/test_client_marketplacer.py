@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -270,3 +271,116 @@ def test_a_next_link_to_another_host_is_not_followed(sandbox_session, arun) -> N
 
     with pytest.raises(MalformedResponseError, match="another web address"):
         arun(with_client(sb, use)())
+
+
+# -- the other documented answer shapes (sandbox shapes) --------------------------------------
+
+
+@pytest.mark.parametrize("page_size", [25, 100])
+def test_links_next_on_the_last_page_too_ends_on_the_empty_page(sandbox, arun, page_size) -> None:
+    """A marketplace that always sends links.next: every invoice once, one extra request."""
+    sb = sandbox
+    sb.set_shapes({"next_always"})
+
+    async def use(c: MarketplacerClient) -> tuple[list[Invoice], int]:
+        return await c.all_invoices(page_size=page_size), c.policy.stats.requests
+
+    invoices, requests = arun(with_client(sb, use)())
+    expected = [r["id"] for r in truth(sb)]
+    assert sorted(ids(invoices)) == sorted(expected) and len(invoices) == len(set(ids(invoices)))
+    assert requests == -(-len(expected) // page_size) + 1  # the empty page past the last
+
+
+def test_a_next_link_that_brings_nothing_new_ends_the_listing(sandbox, arun) -> None:
+    """A service whose next pages repeat earlier ones (page ignored) does not loop."""
+    sb = sandbox
+    sb.set_shapes({"next_always"})
+    seller = sb.sellers[0]
+    first_page = f"{sb.marketplacer_url}/api/v2/client/invoices?page%5Bnumber%5D=1"
+
+    class Repeat(httpx.AsyncBaseTransport):
+        """Every page answers page 1, with a new next link each time and no links.last."""
+
+        def __init__(self) -> None:
+            self.inner = httpx.AsyncHTTPTransport()
+            self.served = 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            fixed = httpx.Request("GET", first_page + "&page%5Bsize%5D=10",
+                                  headers=request.headers)
+            response = await self.inner.handle_async_request(fixed)
+            await response.aread()
+            body = response.json()
+            self.served += 1
+            body["links"] = {"next": f"{first_page}&page%5Bsize%5D=10&again={self.served}"}
+            body.pop("meta", None)
+            return httpx.Response(200, json=body)
+
+    async def run() -> tuple[list[Invoice], int]:
+        async with httpx.AsyncClient(transport=Repeat(), timeout=10) as http:
+            c = MarketplacerClient(http, account=seller.name, api_key=seller.api_key,
+                                   base_url=sb.marketplacer_url, currency=seller.currency,
+                                   retry=FAST)
+            return await c.all_invoices(page_size=10), c.policy.stats.requests
+
+    invoices, requests = arun(run())
+    assert len(invoices) == 10 and requests == 2
+
+
+def test_marking_sent_with_a_thin_answer(sandbox, arun) -> None:
+    sb = sandbox
+    sb.set_shapes({"thin_transitions"})
+    online = truth(sb, status="paid", delivery_type="buy_online")[0]["id"]
+    collect = truth(sb, status="paid", delivery_type="click_and_collect")[0]["id"]
+
+    async def use(c: MarketplacerClient) -> list[Invoice]:
+        return [
+            await c.mark_sent(online, tracking="T-1", carrier="AusPost"),
+            await c.mark_ready(collect),
+            await c.mark_collected(collect),
+        ]
+
+    sent, ready, collected = arun(with_client(sb, use)())
+    assert (sent.id, sent.status) == (online, "sent")
+    assert (ready.status, collected.status) == ("ready", "collected")
+    assert sent.updated_at is not None
+    # Thin: nothing else is known, and nothing is made up.
+    assert not sent.lines and not sent.customer.email and not sent.total_known
+    assert sent.raw["data"]["attributes"] == {"status": "sent", "updated_at": sent.raw["data"][
+        "attributes"]["updated_at"]}
+
+
+def test_invoices_without_updated_at_are_read(sandbox, arun) -> None:
+    sb = sandbox
+    sb.set_shapes({"no_updated_at"})
+    invoices = arun(with_client(sb, lambda c: c.all_invoices())())
+    assert sorted(ids(invoices)) == sorted(r["id"] for r in truth(sb))
+    assert all(i.updated_at is None and i.paid_at is not None for i in invoices)
+
+
+def test_reused_customer_ids_never_put_one_customer_on_another_invoice(sandbox, arun) -> None:
+    sb = sandbox
+    seller = sb.sellers[0].name
+
+    def own_email(invoice_id: str) -> str:
+        doc = sb.truth_invoice_document(seller, int(invoice_id))
+        [customer] = [i for i in doc["included"] if i["id"] == "customer"]
+        return str(customer["attributes"]["email_address"])
+
+    sb.set_shapes({"included_ids_reused"})
+
+    async def use(c: MarketplacerClient) -> tuple[list[Invoice], list[Invoice]]:
+        return await c.all_invoices(page_size=20), await c.all_invoices(page_size=1)
+
+    shared, single = arun(with_client(sb, use)())
+    emails = {inv.id: own_email(inv.id) for inv in shared}
+    for inv in shared:
+        assert inv.customer.email in ("", emails[inv.id])
+        assert not inv.customer.email
+        assert any(p.startswith("customer could not be resolved") for p in inv.problems)
+        assert any(p.startswith("billing_customer could not be resolved") for p in inv.problems)
+        raw = json.dumps(inv.raw)
+        assert not [e for other, e in emails.items() if other != inv.id and e in raw]
+    # One invoice a page: the id is unambiguous, so the customer is resolved.
+    assert all(inv.customer.email == own_email(inv.id) for inv in single[:10])
+    assert not [p for inv in single for p in inv.problems if "could not be resolved" in p]

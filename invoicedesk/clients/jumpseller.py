@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from typing import Any, Final
@@ -18,7 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from invoicedesk.domain import Document, Order, parse_documents, parse_order, parse_orders
-from invoicedesk.errors import MalformedResponseError
+from invoicedesk.errors import AuthError, MalformedResponseError, NotFoundError
 from invoicedesk.transport import (
     RatePacer,
     RequestPolicy,
@@ -28,7 +29,14 @@ from invoicedesk.transport import (
     pages_in_order,
 )
 
-__all__ = ["CREDIT_NOTE", "INVOICE", "MAX_PAGE_SIZE", "DateFilter", "JumpsellerClient"]
+__all__ = [
+    "CREDIT_NOTE",
+    "INVOICE",
+    "MAX_PAGE_SIZE",
+    "DateFilter",
+    "JumpsellerClient",
+    "StoreDocument",
+]
 
 SERVICE: Final = "Jumpseller"
 MAX_PAGE_SIZE: Final = 100
@@ -102,15 +110,26 @@ class JumpsellerClient:
         return parse_orders(body, account=self.account, endpoint=endpoint)
 
     async def _sequential(
-        self, path: str, params: Params, size: int, first: int = 1
+        self,
+        path: str,
+        params: Params,
+        size: int,
+        first: int = 1,
+        seen: set[object] | None = None,
     ) -> AsyncIterator[list[Order]]:
-        """Pages ``first, first+1, ...`` until a short one (there is no total header)."""
+        """Pages ``first, first+1, ...`` until an empty page, a short page, or a page that
+        brings no id not ``seen`` before (there is no total header, and
+        ``/orders/status/...`` and ``/orders/after/...`` declare no ``page``: a store that
+        ignores it answers page 1 forever). ``seen`` holds ids from earlier pages."""
+        known: set[object] = set(seen or ())
         page = first
         while True:
             orders = await self._order_page(path, params, page, size=size)
+            new = {o.id for o in orders} - known
             yield orders
-            if len(orders) < size:
+            if len(orders) < size or not new:
                 return
+            known |= new
             page += 1
 
     @staticmethod
@@ -164,7 +183,7 @@ class JumpsellerClient:
             # count.json documents no filters: only the full listing plans its pages from it.
             pages = page_count(await self.count_orders(), size)
         if pages is None or pages == 1:
-            async for orders in self._sequential("/orders.json", params, size):
+            async for orders in self._sequential("/orders.json", params, size, seen=seen):
                 yield fresh(orders)
             return
 
@@ -176,7 +195,8 @@ class JumpsellerClient:
                 last_full = len(orders) >= size
                 yield fresh(orders)
         if last_full:
-            async for orders in self._sequential("/orders.json", params, size, first=pages + 1):
+            tail = self._sequential("/orders.json", params, size, first=pages + 1, seen=seen)
+            async for orders in tail:
                 yield fresh(orders)
 
     async def all_orders(
@@ -192,21 +212,47 @@ class JumpsellerClient:
         return out
 
     async def orders_after(self, order_id: int, page_size: int = MAX_PAGE_SIZE) -> list[Order]:
-        """Orders with an id above ``order_id``: the new ones since the last seen."""
-        return await self._collect(f"/orders/after/{int(order_id)}.json", page_size)
+        """Orders with an id above ``order_id``: the new ones since the last seen.
 
-    async def orders_by_status(self, status: str, page_size: int = MAX_PAGE_SIZE) -> list[Order]:
-        """Orders in one canonical status (``paid``, ``pending_payment``, ``canceled``...)."""
-        return await self._collect(f"/orders/status/{_path_part(status)}.json", page_size)
-
-    async def _collect(self, path: str, page_size: int) -> list[Order]:
+        The spec declares no ``page`` here, so instead of paging this moves the cursor: the
+        next request asks for the orders after the highest id received. That works whether
+        the store honours ``page`` or not, and stops on an empty page, a short page or a page
+        that brings no new id.
+        """
+        size = self._size(page_size)
         out: list[Order] = []
         seen: set[object] = set()
-        async for orders in self._sequential(path, [], self._size(page_size)):
-            for order in orders:
-                if order.id not in seen:
-                    seen.add(order.id)
-                    out.append(order)
+        cursor = int(order_id)
+        while True:
+            path = f"/orders/after/{cursor}.json"
+            orders = await self._order_page(path, [], 1, size=size)
+            new = [o for o in orders if o.id not in seen]
+            seen.update(o.id for o in new)
+            out.extend(new)
+            highest = max((o.id for o in orders), default=cursor)
+            if len(orders) < size or not new or highest <= cursor:
+                return out
+            cursor = highest
+
+    async def orders_by_status(self, status: str, page_size: int = MAX_PAGE_SIZE) -> list[Order]:
+        """Orders in one canonical status (``paid``, ``pending_payment``, ``canceled``...).
+
+        ``/orders/status/{s}.json`` declares no ``page``. When its second page repeats a full
+        first one the store ignores ``page``, and the orders come from ``/orders.json`` with
+        ``status_filters[]`` instead, whose paging is documented.
+        """
+        size = self._size(page_size)
+        path = f"/orders/status/{_path_part(status)}.json"
+        out: list[Order] = []
+        seen: set[object] = set()
+        pages = 0
+        async for orders in self._sequential(path, [], size):
+            pages += 1
+            new = [o for o in orders if o.id not in seen]
+            if pages > 1 and orders and not new:
+                return await self.all_orders(status=status, page_size=size)
+            seen.update(o.id for o in new)
+            out.extend(new)
         return out
 
     async def get_order(self, order_id: int) -> Order:
@@ -218,6 +264,43 @@ class JumpsellerClient:
         return parse_order(body, account=self.account, endpoint=httpx.URL(self.base_url + path).path)
 
     # -- documents ---------------------------------------------------------------------------
+
+    async def all_store_documents(self, page_size: int = MAX_PAGE_SIZE) -> list[StoreDocument] | None:
+        """Every document of the store (``GET /documents.json``), each once; ``None`` when the
+        store refuses the listing (403/404), so callers fall back to one order at a time.
+
+        About one request per 100 documents instead of one per order, but only a hint: its
+        order, whether other apps' documents are in it and its ``limit`` cap are undocumented.
+        So paging stops on an empty page or one that brings nothing new, never on a short page
+        (a store capping ``limit`` below ``page_size`` would look finished after page 1), and a
+        caller reads one order's documents again right before acting on it.
+        """
+        path = "/documents.json"
+        endpoint = httpx.URL(self.base_url + path).path
+        size = self._size(page_size)
+        seen: set[tuple[object, str, str]] = set()
+        out: list[StoreDocument] = []
+        page = 1
+        while True:
+            try:
+                body = await self._get(path, [("page", page), ("limit", size)])
+            except (AuthError, NotFoundError) as exc:
+                if exc.status in (403, 404):
+                    return None
+                raise
+            if not isinstance(body, list):
+                raise self._malformed(path, "expected a list of documents.")
+            new = 0
+            for item in body:
+                listed = _store_document(item, account=self.account, endpoint=endpoint)
+                key = (listed.order_id, listed.document.public_id, listed.app_code)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(listed)
+                    new += 1
+            if not body or not new:
+                return out
+            page += 1
 
     async def list_documents(self, order_id: int) -> list[Document]:
         """Invoices and credit notes attached to an order."""
@@ -264,6 +347,30 @@ class JumpsellerClient:
         if not documents:
             raise self._malformed(path, "the service did not return the attached document.")
         return documents[0]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreDocument:
+    """One item of the store-wide document listing: the document, its order and its app."""
+
+    order_id: int | None
+    """``None`` when the listing did not say which order (the item is then only a hint)."""
+    app_code: str
+    """The app that made it (``""`` when not said); other apps' documents count too."""
+    document: Document
+
+
+def _store_document(item: Any, *, account: str, endpoint: str) -> StoreDocument:
+    document = parse_documents([item], account=account, endpoint=endpoint)[0]
+    inner = item.get("document", item) if isinstance(item, Mapping) else {}
+    raw_order = inner.get("order_id") if isinstance(inner, Mapping) else None
+    order_id: int | None = None
+    if isinstance(raw_order, int) and not isinstance(raw_order, bool):
+        order_id = raw_order
+    elif isinstance(raw_order, str) and raw_order.strip().isdigit():
+        order_id = int(raw_order.strip())
+    app = inner.get("app_code") if isinstance(inner, Mapping) else None
+    return StoreDocument(order_id, app.strip() if isinstance(app, str) else "", document)
 
 
 def _date_params(date_filter: DateFilter) -> Params:

@@ -171,7 +171,9 @@ class MarketplacerClient:
 
         When the first page's ``links.last`` (or ``meta``) says how many pages there are, the
         rest are fetched concurrently within 50 requests/s; otherwise ``links.next`` is
-        followed. ``since``/``until`` filter on ``paid_at``, the canonical timestamp.
+        followed. The listing ends without ``links.next``, on an empty page or on a page that
+        brings no new id (some services send ``next`` on the last page too). ``since``/``until``
+        filter on ``paid_at``, the canonical timestamp.
         """
         size = max(1, min(page_size, MAX_PAGE_SIZE))
         params: Params = []
@@ -197,6 +199,11 @@ class MarketplacerClient:
             seen.update(i.id for i in out)
             return out
 
+        def finished(invoices: list[Invoice], new: list[Invoice]) -> bool:
+            # Some services send links.next on the last page too, pointing at an empty one
+            # (API-FACTS §3): an empty page, or one of only known ids, ends the listing.
+            return not invoices or not new
+
         async def page(number: int) -> tuple[list[Invoice], str | None, Any]:
             doc = await self._get(url, [*params, ("page[number]", number), ("page[size]", size)])
             if not isinstance(doc, Mapping):
@@ -207,14 +214,20 @@ class MarketplacerClient:
             return invoices, next_link, doc
 
         invoices, next_link, doc = await page(1)
-        yield fresh(invoices)
+        new = fresh(invoices)
+        yield new
+        if finished(invoices, new):
+            return
         pages = _known_pages(doc, size)
         if pages is not None and pages > 1 and next_link:
             # aclosing: stopping early cancels the pages still in flight at once.
             async with aclosing(pages_in_order(page, 2, pages, ahead=self._ahead)) as numbered:
                 async for _, result in numbered:
-                    yield fresh(result[0])
+                    new = fresh(result[0])
+                    yield new
                     next_link = result[1]  # after the last page: records added meanwhile
+            if finished(result[0], new):
+                return
         while next_link:
             body = await self._get(self._same_origin(next_link))
             if not isinstance(body, Mapping):
@@ -222,8 +235,9 @@ class MarketplacerClient:
             invoices, following = parse_invoice_page(
                 body, account=self.account, currency=self.currency, endpoint=endpoint
             )
-            yield fresh(invoices)
-            if following == next_link:
+            new = fresh(invoices)
+            yield new
+            if finished(invoices, new) or following == next_link:
                 break  # a service pointing at the same page again would loop forever
             next_link = following
 

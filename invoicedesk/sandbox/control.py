@@ -1,4 +1,5 @@
-"""``/_control``: drive the sandbox over HTTP (advance the clock, arm faults, read state).
+"""``/_control``: drive the sandbox over HTTP (advance the clock, arm faults, switch answer
+shapes, read state).
 
 Unauthenticated on purpose, so only loopback clients get an answer.
 """
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from .shapes import resolve
 
 if TYPE_CHECKING:
     from .state import SandboxState
@@ -72,6 +75,18 @@ def routes(state: SandboxState) -> list[Route]:
         return JSONResponse({"faults": state.faults.describe()})
 
     @guarded
+    async def shapes(request: Request) -> Response:
+        body = await _json(request)
+        wanted = body.get("shapes")
+        if wanted is not None and not isinstance(wanted, list):
+            raise ValueError("shapes must be a list of names")
+        profile = body.get("profile")
+        chosen = resolve(wanted, None if profile is None else str(profile))
+        with state.lock:
+            state.shapes = chosen
+        return JSONResponse({"shapes": sorted(chosen)})
+
+    @guarded
     async def describe(request: Request) -> Response:
         return JSONResponse(state.describe())
 
@@ -79,5 +94,6 @@ def routes(state: SandboxState) -> list[Route]:
         Route("/advance", advance, methods=["POST"]),
         Route("/inject", inject, methods=["POST"]),
         Route("/clear", clear, methods=["POST"]),
+        Route("/shapes", shapes, methods=["POST"]),
         Route("/state", describe, methods=["GET"]),
     ]

@@ -2,9 +2,12 @@
 
 ``POST /invoicing/invoices`` takes ``{"order": {...}}`` in the contract's shape (``quantity``,
 ``customer.tax_id``, ``billing_address.zip``, lowercase ``status``, ISO ``created_at``) and
-answers ``{"url", "public_id", "message"}``. Like the real thing as far as anyone knows, it is
-NOT idempotent: every accepted POST issues a new document, and every one is recorded (with the
-``Idempotency-Key`` header it came with) so double invoicing shows up in tests.
+answers ``{"url", "public_id", "message"}``. ``POST /invoicing/credit-notes`` (signed the same
+way, same body) issues a credit note for an order this service invoiced, whatever its status:
+the contract defines no credit note, so this is the separate route an account may configure.
+Like the real thing as far as anyone knows, it is NOT idempotent: every accepted POST issues a
+new document, and every one is recorded (with the ``Idempotency-Key`` header it came with) so
+double invoicing shows up in tests.
 
 Rules, each refused with 422 ``{"message": ...}``:
 - ``status`` must be ``paid`` (issues an invoice) or ``canceled`` (issues a credit note, only
@@ -126,18 +129,28 @@ def _company(order: dict[str, Any]) -> str | None:
     return None
 
 
-def check_order(body: Any) -> tuple[dict[str, Any], int, str]:
-    """The order, its id and the document kind to issue; raises RefusedError with the reason."""
+def order_of(body: Any) -> tuple[dict[str, Any], int]:
+    """The ``{"order": ...}`` body's order and its id; raises RefusedError."""
     if not isinstance(body, dict) or not isinstance(body.get("order"), dict):
         raise RefusedError('The request body must be {"order": {...}}')
     order: dict[str, Any] = body["order"]
     oid = order.get("id")
     if not isinstance(oid, int) or isinstance(oid, bool) or oid <= 0:
         raise RefusedError("Order id is required and must be a positive integer")
+    return order, oid
+
+
+def check_order(body: Any, *, ignore_status: bool = False) -> tuple[dict[str, Any], int, str]:
+    """The order, its id and the document kind to issue; raises RefusedError with the reason.
+
+    ``ignore_status`` (shape ``invoicing_ignores_status``): every order is invoiced as if paid,
+    so a canceled order gets a second INVOICE, as an endpoint that only knows the contract's
+    one operation would do."""
+    order, oid = order_of(body)
     status = order.get("status")
-    if status == "canceled":
+    if status == "canceled" and not ignore_status:
         return order, oid, CREDIT_NOTE
-    if status != "paid":
+    if status != "paid" and not ignore_status:
         raise RefusedError(f"Only paid orders can be invoiced (order {oid} has status {status!r})")
     products = order.get("products")
     if not isinstance(products, list) or not products:
@@ -245,7 +258,18 @@ def render_page(doc: Issued, store: JumpsellerStore) -> str:
 
 
 def routes(state: SandboxState) -> list[Route]:
+    def refusal(refused: RefusedError) -> Response:
+        """422, or (shape ``invoicing_refuses_2xx``) 200 with only the message."""
+        status = 200 if state.on("invoicing_refuses_2xx") else refused.status
+        return JSONResponse({"message": refused.message}, status)
+
     async def create(request: Request) -> Response:
+        return await issue(request, credit_note_route=False)
+
+    async def credit_note(request: Request) -> Response:
+        return await issue(request, credit_note_route=True)
+
+    async def issue(request: Request, *, credit_note_route: bool) -> Response:
         raw = await request.body()
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
@@ -261,7 +285,11 @@ def routes(state: SandboxState) -> list[Route]:
         except (ValueError, UnicodeDecodeError) as exc:
             return JSONResponse({"message": f"Malformed JSON: {exc}"}, 400)
         try:
-            order, oid, kind = check_order(body)
+            if credit_note_route:
+                order, oid = order_of(body)
+                kind = CREDIT_NOTE
+            else:
+                order, oid, kind = check_order(body, ignore_status=state.on("invoicing_ignores_status"))
             with state.lock:
                 if kind == CREDIT_NOTE and not state.ledger.invoiced_before(store.login, oid):
                     raise RefusedError(f"Order {oid} was never invoiced; there is nothing to credit")
@@ -270,7 +298,7 @@ def routes(state: SandboxState) -> list[Route]:
                     idempotency_key=request.headers.get("idempotency-key"),
                     base_url=state.base_url)
         except RefusedError as refused:
-            return JSONResponse({"message": refused.message}, refused.status)
+            return refusal(refused)
         what = "Credit note" if kind == CREDIT_NOTE else "Invoice"
         return JSONResponse({"url": record["url"], "public_id": record["public_id"],
                              "message": f"{what} {record['public_id']} created"}, 201)
@@ -287,5 +315,6 @@ def routes(state: SandboxState) -> list[Route]:
 
     return [
         Route("/invoices", create, methods=["POST"]),
+        Route("/credit-notes", credit_note, methods=["POST"]),
         Route("/documents/{public_id}", page, methods=["GET"]),
     ]

@@ -3,7 +3,9 @@
 Auth is HTTP Basic ``login:token`` (or the deprecated ``?login=&authtoken=``). Every
 authenticated answer carries the per-second and per-minute rate-limit headers; past a limit the
 answer is 429 with ``Retry-After``, and after 30 refusals within a minute the store is banned for
-60 s (429 with ``Jumpseller-BannedByRateLimit-Reset``, unix seconds).
+60 s (429 with ``Jumpseller-BannedByRateLimit-Reset``, unix seconds). Shapes (``shapes.py``):
+``rate_limit_403`` refuses with 403 and no ``Retry-After``; ``ban_reset_iso`` writes the reset
+as an ISO time.
 
 Lists: ``/orders.json`` and ``/orders/status/{status}.json`` newest first (id descending);
 ``/orders/after/{id}.json`` oldest first. ``limit`` defaults to 50 and is clamped to 100; a page
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from .state import SandboxState
 
 Handler = Callable[[Request, JumpsellerStore], Awaitable[Response]]
+DOC_TYPE_WORDS = {"1": 1, "0": 0, "1 - invoice": 1, "0 - credit note": 0, "invoice": 1,
+                  "credit note": 0}
 
 
 def _int(value: str | None, default: int) -> int:
@@ -110,29 +114,32 @@ def _fields(params: QueryParams) -> list[str] | None:
     return [f.strip() for f in raw.split(",") if f.strip()] if raw else None
 
 
-def _render(store: JumpsellerStore, recs: list[OrderRec], params: QueryParams) -> list[dict[str, Any]]:
+def _render(store: JumpsellerStore, recs: list[OrderRec], params: QueryParams,
+            shapes: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     lang = _language(params)
     fields = _fields(params)
     out = []
     for rec in recs:
-        body = store.payload(rec, lang)
+        body = store.reshape(store.payload(rec, lang), shapes)
         if fields:
             body = {"order": {k: v for k, v in body["order"].items() if k in fields}}
         out.append(body)
     return out
 
 
-def _rate_headers(v: Verdict) -> dict[str, str]:
+def _rate_headers(v: Verdict, shapes: frozenset[str] = frozenset()) -> dict[str, str]:
     headers = {
         "Jumpseller-PerSecondRateLimit-Limit": "20",
         "Jumpseller-PerSecondRateLimit-Remaining": str(v.per_second_remaining),
         "Jumpseller-PerMinuteRateLimit-Limit": "800",
         "Jumpseller-PerMinuteRateLimit-Remaining": str(v.per_minute_remaining or 0),
     }
-    if not v.allowed:
+    if not v.allowed and "rate_limit_403" not in shapes:
         headers["Retry-After"] = str(v.retry_after)
     if v.banned_until is not None:
-        headers["Jumpseller-BannedByRateLimit-Reset"] = str(v.banned_until)
+        headers["Jumpseller-BannedByRateLimit-Reset"] = (
+            datetime.fromtimestamp(v.banned_until, UTC).isoformat()
+            if "ban_reset_iso" in shapes else str(v.banned_until))
     return headers
 
 
@@ -165,14 +172,16 @@ def routes(state: SandboxState) -> list[Route]:
                     {"message": "Unauthorized: wrong or missing login and authtoken"}, 401,
                     headers={"WWW-Authenticate": 'Basic realm="Jumpseller API"'})
             verdict = state.jumpseller_limits.check(store.login)
-            headers = _rate_headers(verdict)
+            shapes = state.shapes
+            headers = _rate_headers(verdict, shapes)
             if not verdict.allowed:
                 if verdict.banned_until is not None:
                     until = datetime.fromtimestamp(verdict.banned_until, UTC).isoformat()
                     msg = f"Banned by rate limit until {until}: too many requests over the limits"
                 else:
                     msg = "Too Many Requests: the limits are 20 requests per second and 800 per minute"
-                return JSONResponse({"message": msg}, 429, headers=headers)
+                status = 403 if "rate_limit_403" in shapes else 429
+                return JSONResponse({"message": msg}, status, headers=headers)
             try:
                 response = await fn(request, store)
             except BadRequestError as exc:
@@ -194,7 +203,7 @@ def routes(state: SandboxState) -> list[Route]:
             sel = store.select(_statuses(params), since, until, _fulfillment(params))
             hi = len(sel) - (page - 1) * limit
             chunk = sel[max(0, hi - limit): hi][::-1] if hi > 0 else []
-            body = _render(store, chunk, params)
+            body = _render(store, chunk, params, state.shapes)
         return JSONResponse(body)
 
     @endpoint
@@ -211,17 +220,19 @@ def routes(state: SandboxState) -> list[Route]:
             rec = store.by_id.get(request.path_params["id"])
             if rec is None:
                 return not_found()
-            body = _render(store, [rec], request.query_params)[0]
+            body = _render(store, [rec], request.query_params, state.shapes)[0]
         return JSONResponse(body)
 
     @endpoint
     async def after(request: Request, store: JumpsellerStore) -> Response:
         page, limit = _paging(request.query_params)
+        if state.on("paging_ignored"):
+            page = 1  # the spec declares no page parameter here
         with state.lock:
             orders = store.orders
             start = bisect.bisect_right(orders, request.path_params["id"], key=lambda o: o.id)
             lo = start + (page - 1) * limit
-            body = _render(store, orders[lo: lo + limit], request.query_params)
+            body = _render(store, orders[lo: lo + limit], request.query_params, state.shapes)
         return JSONResponse(body)
 
     @endpoint
@@ -230,11 +241,13 @@ def routes(state: SandboxState) -> list[Route]:
         if status not in STATUSES:
             return JSONResponse({"message": "Status Invalid"}, 404)
         page, limit = _paging(request.query_params)
+        if state.on("paging_ignored"):
+            page = 1  # the spec declares no page parameter here
         with state.lock:
             sel = store.select(frozenset({status}), None, None, None)
             hi = len(sel) - (page - 1) * limit
             chunk = sel[max(0, hi - limit): hi][::-1] if hi > 0 else []
-            body = _render(store, chunk, request.query_params)
+            body = _render(store, chunk, request.query_params, state.shapes)
         return JSONResponse(body)
 
     async def _document_body(request: Request) -> dict[str, Any]:
@@ -255,12 +268,14 @@ def routes(state: SandboxState) -> list[Route]:
         return doc
 
     def _document_type(value: object) -> int | None:
+        """1 or 0, as a number, a digit, the spec's "1 - invoice" / "0 - credit note", or a word."""
         if isinstance(value, bool):
             return None
         if isinstance(value, int) and value in (0, 1):
             return value
-        if isinstance(value, str) and value.strip() in ("0", "1"):
-            return int(value.strip())
+        if isinstance(value, str):
+            text = " ".join(value.strip().lower().replace("_", " ").split())
+            return DOC_TYPE_WORDS.get(text)
         return None
 
     @endpoint
@@ -270,7 +285,7 @@ def routes(state: SandboxState) -> list[Route]:
             with state.lock:
                 if oid not in store.by_id:
                     return not_found()
-                return JSONResponse(store.documents_for(oid, state.base_url))
+                return JSONResponse(store.documents_for(oid, state.base_url, state.shapes))
         try:
             doc = await _document_body(request)
         except _UnsupportedMediaError:
@@ -297,7 +312,8 @@ def routes(state: SandboxState) -> list[Route]:
                       "public_id": doc["public_id"], "url": doc["url"], "order_id": oid,
                       "app_code": None}
             store.documents.setdefault(oid, []).append(record)
-            return JSONResponse({"document": store.render_document(record, state.base_url)}, 201)
+            return JSONResponse({"document": store.render_document(record, state.base_url,
+                                                                   state.shapes)}, 201)
 
     @endpoint
     async def document(request: Request, store: JumpsellerStore) -> Response:
@@ -326,9 +342,21 @@ def routes(state: SandboxState) -> list[Route]:
                 docs.remove(found)
                 return JSONResponse({"message": "Document deleted"})
             found.update(changes)
-            return JSONResponse({"document": store.render_document(found, state.base_url)})
+            return JSONResponse({"document": store.render_document(found, state.base_url,
+                                                                   state.shapes)})
+
+    @endpoint
+    async def store_documents(request: Request, store: JumpsellerStore) -> Response:
+        if state.on("documents_listing_refused"):
+            return JSONResponse({"message": "Forbidden: this app may not list the store's "
+                                            "documents"}, 403)
+        page, limit = _paging(request.query_params)
+        with state.lock:
+            docs = store.all_documents(state.base_url, state.shapes)
+        return JSONResponse(docs[(page - 1) * limit: page * limit])
 
     return [
+        Route("/documents.json", store_documents, methods=["GET"]),
         Route("/orders.json", list_orders, methods=["GET"]),
         Route("/orders/count.json", count, methods=["GET"]),
         Route("/orders/after/{id:int}.json", after, methods=["GET"]),

@@ -10,6 +10,8 @@ wrong state: 422 with plain strings, as the docs show. 50 requests/s per seller,
 answers ``links.first/next/last`` as absolute URLs on this server (``next`` absent on the last
 page) plus ``meta.total``. Naive filter timestamps are read as Melbourne time; an offset whose
 ``+`` was not URL-encoded arrives as a space and is refused with 400, as Rails would.
+Shapes (``shapes.py``): ``next_always``, ``thin_transitions``, ``no_updated_at``,
+``included_ids_reused``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .clock import parse_query_time
+from .clock import marketplacer_time, parse_query_time
 from .invoices import LISTED_STATUSES, ActionError, InvoiceRec, MarketplacerSeller
 
 if TYPE_CHECKING:
@@ -72,6 +74,28 @@ def _time(params: Any, name: str) -> int | None:
         return parse_query_time(raw)
     except ValueError:
         raise _InvalidParameterError(f"{name} must be an ISO 8601 timestamp, got {raw!r}", name) from None
+
+
+def _without_updated_at(resource: dict[str, Any]) -> dict[str, Any]:
+    attrs = {k: v for k, v in resource.get("attributes", {}).items() if k != "updated_at"}
+    return {**resource, "attributes": attrs}
+
+
+def _customer_ids_reused(resource: dict[str, Any],
+                         included: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Shape ``included_ids_reused``: the show answer's fixed ids "customer" and
+    "billing_customer" used for every invoice of a list page (so they clash across invoices)."""
+    rels = dict(resource.get("relationships") or {})
+    for role in ("customer", "billing_customer"):
+        if role in rels:
+            rels[role] = {"data": {"type": "customers", "id": role}}
+    inc = []
+    for res in included:
+        if res.get("type") == "customers":
+            role = "billing_customer" if str(res["id"]).startswith("billing_customer") else "customer"
+            res = {**res, "id": role}
+        inc.append(res)
+    return {**resource, "relationships": rels}, inc
 
 
 def routes(state: SandboxState) -> list[Route]:
@@ -187,6 +211,10 @@ def routes(state: SandboxState) -> list[Route]:
             data, included = [], []
             for inv in chunk:
                 res, inc = seller.listed_resource(inv, include)
+                if state.on("no_updated_at"):
+                    res = _without_updated_at(res)
+                if state.on("included_ids_reused"):
+                    res, inc = _customer_ids_reused(res, inc)
                 data.append(res)
                 included += inc
         last = max(1, math.ceil(total / size))
@@ -198,7 +226,7 @@ def routes(state: SandboxState) -> list[Route]:
             return f"{base()}/invoices?{query}"
 
         links = {"first": link(1)}
-        if number < last:
+        if number < last or state.on("next_always"):
             links["next"] = link(number + 1)
         links["last"] = link(last)
         body: dict[str, Any] = {"data": data, "links": links, "meta": {"total": total}}
@@ -212,7 +240,22 @@ def routes(state: SandboxState) -> list[Route]:
             inv = invoice_of(seller, request)
             if inv is None:
                 return not_found("Invoice", request.path_params["id"])
-            return _doc(seller.document(inv, base()))
+            return _doc(shaped(seller.document(inv, base())))
+
+    def shaped(doc: dict[str, Any]) -> dict[str, Any]:
+        if state.on("no_updated_at"):
+            doc = {**doc, "data": _without_updated_at(doc["data"])}
+        return doc
+
+    def thin(inv: InvoiceRec) -> dict[str, Any]:
+        """Shape ``thin_transitions``: the updated invoice's status (and time), nothing else."""
+        attrs: dict[str, Any] = {"status": inv.status}
+        if not state.on("no_updated_at"):
+            attrs["updated_at"] = seller_time(inv)
+        return {"data": {"id": inv.id, "type": "invoices", "attributes": attrs}}
+
+    def seller_time(inv: InvoiceRec) -> str:
+        return marketplacer_time(inv.updated, inv.millis)
 
     def transition(action: str) -> Callable[[Request], Awaitable[Response]]:
         async def put(request: Request, seller: MarketplacerSeller) -> Response:
@@ -238,8 +281,10 @@ def routes(state: SandboxState) -> list[Route]:
                         seller.mark_collected(inv, now)
                 except ActionError as exc:
                     return refused(exc)
-                return _doc(seller.document(inv, base(), customers=False,
-                                            shipments=action == "sent"))
+                if state.on("thin_transitions"):
+                    return _doc(thin(inv))
+                return _doc(shaped(seller.document(inv, base(), customers=False,
+                                                   shipments=action == "sent")))
 
         return endpoint(put)
 

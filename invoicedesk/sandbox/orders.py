@@ -22,6 +22,7 @@ from . import catalog as cat
 from .accounts import StoreAccount
 from .catalog import stable_seed
 from .clock import jumpseller_date
+from .shapes import OTHER_APP_CODE
 
 STATUSES = ("pending_payment", "paid", "canceled", "abandoned")
 SHIPPED = ("in_transit", "delivered", "pickup_available")
@@ -36,6 +37,14 @@ INVOICE = "invoice"
 CREDIT_NOTE = "credit_note"
 DOC_TYPE = {INVOICE: 1, CREDIT_NOTE: 0}
 PREFIX = {INVOICE: "INV", CREDIT_NOTE: "CN"}
+DOC_TYPE_TEXT = {1: "1 - invoice", 0: "0 - credit note"}
+"""``document_type`` as the OpenAPI spec's enum writes it (shape ``doc_type_strings``)."""
+
+# Shape ``statuses_pt_fr``: the status as a Portuguese or French store writes it, no enum.
+STATUS_PT = {"paid": "Pago", "pending_payment": "Pendente", "canceled": "Cancelado",
+             "abandoned": "Abandonado"}
+STATUS_FR = {"paid": "Payé", "pending_payment": "En attente de paiement", "canceled": "Annulé",
+             "abandoned": "Abandonné"}
 
 
 @dataclass(slots=True)
@@ -119,6 +128,8 @@ class JumpsellerStore:
         self._span = max(120 * 86400, orders * 900)
         self.customers = self._make_customers(max(40, min(5000, orders // 3)))
         self._generate(orders, now)
+        self.foreign: dict[int, list[dict[str, Any]]] = {}
+        self._seed_foreign_documents()
 
     # ---- generation ---------------------------------------------------------------------------
 
@@ -295,6 +306,26 @@ class JumpsellerStore:
                     rec.shipment = "unfulfilled"
                     break
 
+    def _seed_foreign_documents(self) -> None:
+        """Documents another app (``other-billing``) attached: served only with the shape
+        ``other_app_documents``. Their own random stream leaves the default data as it was."""
+        r = Random(stable_seed(self.seed, self.login, "other-app-documents"))
+        candidates = [rec for rec in self.orders if rec.completed is not None
+                      and rec.status in ("paid", "canceled") and not rec.flags]
+        chosen = [rec for rec in candidates if r.random() < 0.06]
+        if not chosen and candidates:
+            chosen = [candidates[len(candidates) // 2]]
+        for n, rec in enumerate(chosen, 1):
+            public_id = f"OB-{self.login}-{n}"
+            self.foreign[rec.id] = [{
+                "document_type": 1,
+                "external_id": f"ob-{stable_seed(self.login, public_id):08x}",
+                "public_id": public_id,
+                "url": f"https://other-billing.example/{self.login}/{public_id}.pdf",
+                "order_id": rec.id,
+                "app_code": OTHER_APP_CODE,
+            }]
+
     # ---- documents ----------------------------------------------------------------------------
 
     def next_public_id(self, kind: str) -> str:
@@ -315,16 +346,42 @@ class JumpsellerStore:
         self.documents.setdefault(order_id, []).append(doc)
         return doc
 
-    def documents_for(self, order_id: int, base_url: str) -> list[dict[str, Any]]:
-        return [{"document": self.render_document(d, base_url)}
-                for d in self.documents.get(order_id, [])]
+    def _attached(self, order_id: int, shapes: frozenset[str]) -> list[dict[str, Any]]:
+        own = self.documents.get(order_id, [])
+        if "other_app_documents" in shapes:
+            return [*self.foreign.get(order_id, []), *own]
+        return list(own)
+
+    def documented_orders(self, shapes: frozenset[str] = frozenset()) -> set[int]:
+        """Ids of the orders that have at least one document (as served in ``shapes``)."""
+        out = {oid for oid, docs in self.documents.items() if docs}
+        if "other_app_documents" in shapes:
+            out |= set(self.foreign)
+        return out
+
+    def documents_for(self, order_id: int, base_url: str,
+                      shapes: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        return [{"document": self.render_document(d, base_url, shapes)}
+                for d in self._attached(order_id, shapes)]
+
+    def all_documents(self, base_url: str, shapes: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        """Every document of the store as ``GET /documents.json`` lists it: by order id, or
+        (shape ``documents_unsorted``) in an order that is stable but follows nothing."""
+        docs = [d for oid in sorted(self.documented_orders(shapes))
+                for d in self._attached(oid, shapes)]
+        if "documents_unsorted" in shapes:
+            docs.sort(key=lambda d: stable_seed(self.seed, "listing", d["public_id"]))
+        return [{"document": self.render_document(d, base_url, shapes)} for d in docs]
 
     @staticmethod
-    def render_document(doc: dict[str, Any], base_url: str) -> dict[str, Any]:
+    def render_document(doc: dict[str, Any], base_url: str,
+                        shapes: frozenset[str] = frozenset()) -> dict[str, Any]:
         out = dict(doc)
         url = out.get("url")
         if isinstance(url, str) and url.startswith("/"):
             out["url"] = base_url + url
+        if "doc_type_strings" in shapes:
+            out["document_type"] = DOC_TYPE_TEXT.get(out["document_type"], out["document_type"])
         return out
 
     # ---- selection ----------------------------------------------------------------------------
@@ -357,6 +414,20 @@ class JumpsellerStore:
         return result
 
     # ---- payloads -----------------------------------------------------------------------------
+
+    @staticmethod
+    def reshape(body: dict[str, Any], shapes: frozenset[str]) -> dict[str, Any]:
+        """An order payload in the answer shapes switched on (``body`` is not changed)."""
+        if "statuses_pt_fr" not in shapes:
+            return body
+        order = dict(body["order"])
+        enum = order.pop("status_enum", None)
+        if isinstance(enum, str) and "id" in order:
+            words = STATUS_PT if int(order["id"]) % 2 == 0 else STATUS_FR
+            for key in ("status", "status_name"):
+                if key in order:
+                    order[key] = words.get(enum, order[key])
+        return {"order": order}
 
     def payload(self, rec: OrderRec, language: str | None = None) -> dict[str, Any]:
         """The ``{"order": {...}}`` body for one order, as Jumpseller would send it now."""

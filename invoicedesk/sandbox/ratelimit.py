@@ -98,6 +98,13 @@ class RateLimiter:
             sec, mins = self._remaining(k)
             return Verdict(True, sec, mins)
 
+    def ban(self, key: str, seconds: float) -> None:
+        """Ban ``key`` for ``seconds`` from now, as too many refusals would."""
+        with self._lock:
+            k = self._keys.setdefault(key, _Key())
+            k.banned_until = self._monotonic() + seconds
+            k.refusals.clear()
+
     def reset(self) -> None:
         with self._lock:
             self._keys.clear()

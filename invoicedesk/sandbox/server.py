@@ -11,6 +11,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -25,6 +26,7 @@ from . import control, invoicing, jumpseller, marketplacer
 from .accounts import SellerAccount, StoreAccount
 from .clock import DEFAULT_START
 from .faults import FaultGate, quiet_drop_logs
+from .shapes import resolve
 from .state import SandboxState
 
 
@@ -68,10 +70,12 @@ class Sandbox:
 
     def __init__(self, seed: int = 7, orders: int = 300, invoices: int = 300, stores: int = 2,
                  sellers: int = 1, rate_limits: bool = True, *, port: int = 0,
-                 start_at: datetime = DEFAULT_START) -> None:
+                 start_at: datetime = DEFAULT_START, shapes: Iterable[str] | None = None,
+                 profile: str | None = None) -> None:
         self.seed = seed
         self._state = SandboxState(seed=seed, orders=orders, invoices=invoices, stores=stores,
-                                   sellers=sellers, rate_limits=rate_limits, start=start_at)
+                                   sellers=sellers, rate_limits=rate_limits, start=start_at,
+                                   shapes=resolve(shapes, profile))
         self._port_wanted = port
         self._port: int | None = None
         self._server: uvicorn.Server | None = None
@@ -207,6 +211,19 @@ class Sandbox:
     def seller(self, name: str) -> SellerAccount:
         return self._state.seller(name).account
 
+    # ---- answer shapes ---------------------------------------------------------------------------
+
+    @property
+    def shapes(self) -> frozenset[str]:
+        """The answer shapes switched on (names in ``sandbox/shapes.py``)."""
+        return self._state.shapes
+
+    def set_shapes(self, shapes: Iterable[str] | None = None, profile: str | None = None) -> None:
+        """Answer from now on in ``profile``'s shapes plus ``shapes`` (nothing: the default)."""
+        chosen = resolve(shapes, profile)
+        with self._state.lock:
+            self._state.shapes = chosen
+
     # ---- clock, faults, counters ----------------------------------------------------------------
 
     def now(self) -> datetime:
@@ -227,6 +244,11 @@ class Sandbox:
     def requests(self, service: str) -> int:
         return self._state.requests(service)
 
+    def ban(self, login: str, seconds: float = 60.0) -> None:
+        """Ban a store as if it had hit the rate limit too often (no need to flood it)."""
+        self._state.store(login)
+        self._state.jumpseller_limits.ban(login, seconds)
+
     def set_rate_limits(self, enabled: bool) -> None:
         """Switch rate limits on or off while running (clears the windows and bans)."""
         for limiter in (self._state.jumpseller_limits, self._state.marketplacer_limits):
@@ -235,10 +257,19 @@ class Sandbox:
 
     # ---- truth, for tests ------------------------------------------------------------------------
 
-    def invoices_created(self, login: str | None = None) -> list[dict[str, Any]]:
-        """Every document the invoicing service issued over HTTP (not the ones seeded at start)."""
+    def invoices_created(self, login: str | None = None,
+                         order_id: int | None = None) -> list[dict[str, Any]]:
+        """Every document the invoicing service issued over HTTP (not the ones seeded at start),
+        invoices and credit notes alike (``kind``), optionally for one order."""
         with self._state.lock:
-            return self._state.ledger.created_for(login)
+            return [r for r in self._state.ledger.created_for(login)
+                    if order_id is None or r["order_id"] == order_id]
+
+    def issued_kinds(self, login: str, order_id: int) -> list[str]:
+        """Kinds (``"invoice"``/``"credit_note"``) the invoicing service ever issued for one
+        order, seeded ones included, oldest first."""
+        with self._state.lock:
+            return [d.kind for d in self._state.ledger.by_order.get((login, order_id), [])]
 
     def truth_orders(self, login: str) -> list[dict[str, Any]]:
         """Current ``{"order": ...}`` bodies, ascending by id."""

@@ -27,12 +27,14 @@ PLACEHOLDER_BASE = "http://127.0.0.1:0"
 
 class SandboxState:
     def __init__(self, *, seed: int, orders: int, invoices: int, stores: int, sellers: int,
-                 rate_limits: bool, start: datetime = DEFAULT_START) -> None:
+                 rate_limits: bool, start: datetime = DEFAULT_START,
+                 shapes: frozenset[str] = frozenset()) -> None:
         if stores < 1 or sellers < 1:
             raise ValueError("the sandbox needs at least one store and one seller")
         if orders < 0 or invoices < 0:
             raise ValueError("orders and invoices cannot be negative")
         self.seed = seed
+        self.shapes = shapes
         self.lock = threading.RLock()
         self.clock = VirtualClock(start)
         now = self.clock.timestamp()
@@ -56,6 +58,10 @@ class SandboxState:
         self._count_lock = threading.Lock()
         self._advances = 0
         self.stop_event: asyncio.Event | None = None
+
+    def on(self, shape: str) -> bool:
+        """Whether answers take ``shape`` (see ``shapes.SHAPES``)."""
+        return shape in self.shapes
 
     # ---- counters and waiting ---------------------------------------------------------------------
 
@@ -125,8 +131,8 @@ class SandboxState:
     def truth_documents(self, login: str) -> dict[int, list[dict[str, Any]]]:
         with self.lock:
             store = self.store(login)
-            return {oid: [store.render_document(d, self.base_url) for d in docs]
-                    for oid, docs in store.documents.items()}
+            return {oid: [d["document"] for d in store.documents_for(oid, self.base_url, self.shapes)]
+                    for oid in sorted(store.documented_orders(self.shapes))}
 
     def truth_invoices(self, name: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -142,6 +148,7 @@ class SandboxState:
                 "requests": self.all_requests(),
                 "faults": self.faults.describe(),
                 "rate_limits": self.jumpseller_limits.enabled,
+                "shapes": sorted(self.shapes),
                 "stores": [{"login": s.login, "currency": s.currency, "language": s.language,
                             "orders": len(s.orders)} for s in self.stores.values()],
                 "sellers": [{"name": s.name, "currency": s.account.currency,
