@@ -51,6 +51,8 @@ from invoicedesk.errors import (
     UnavailableError,
 )
 from invoicedesk.merge import is_partial, merge_jsonapi
+from invoicedesk.money import AmountNotExactError
+from invoicedesk.rules import invoice_blocker
 from invoicedesk.services import Services
 
 log = logging.getLogger(__name__)
@@ -96,7 +98,7 @@ def outcome_state(exc: BaseException) -> str:
     if isinstance(
         exc,
         RejectedError | AuthError | NotFoundError | RateLimitedError | UnavailableError
-        | ConfigError | InsecureURLError,
+        | ConfigError | InsecureURLError | AmountNotExactError,
     ):
         # Refused, unauthorised, not found, rate limited, or never connected (refused, DNS,
         # TLS) or 503: the service did not act on it.
@@ -232,6 +234,10 @@ class Actions:
                 raise ActionRefusedError(refusal)
             if action == "invoice" and order.unreadable_documents and not confirm_documents:
                 raise ConfirmationNeededError(unreadable_documents_text(order))
+            if action == "invoice":
+                blocker = invoice_blocker(order)
+                if blocker:
+                    raise ActionRefusedError(blocker)
 
             try:
                 entry = self._begin(

@@ -40,8 +40,7 @@ def demo_config(sandbox: object) -> tuple[Config, StaticSecrets]:
             login=store.login,
             api_url=sandbox.jumpseller_url,  # type: ignore[attr-defined]
             invoicing_url=sandbox.invoicing_url,  # type: ignore[attr-defined]
-            # The sandbox's credit-note route; its invoicing route also handles canceled orders.
-            credit_note_url=getattr(sandbox, "credit_note_url", sandbox.invoicing_url),  # type: ignore[attr-defined]
+            credit_note_url=sandbox.credit_note_url,  # type: ignore[attr-defined]
         )
         secrets.set(acc.token_key, store.token)
         if store.hooks_token:

@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from invoicedesk.errors import MalformedResponseError
-from invoicedesk.money import show_value, to_decimal
+from invoicedesk.money import MAX_QUANTITY, show_value, to_decimal
 
 __all__ = [
     "DELIVERY_LABELS",
@@ -123,6 +123,10 @@ class OrderLine:
     tax_rate: Decimal | None = None  # percent (19 for 19 %), from taxes[0].rate when not fixed
     options: tuple[tuple[str, str], ...] = ()  # (name, value) pairs
     tax_included: bool | None = None  # taxes[0].tax_on_product_price, when the store says
+    # Amount and quantity fields of this line ("qty", "price", "taxes[0].rate") that were sent
+    # but cannot be used: unreadable, or beyond the bounds in ``money``. Their value above is
+    # a 0 placeholder, not a reading; ``problems`` on the order says why.
+    unusable: tuple[str, ...] = ()
 
     @property
     def is_gift_card(self) -> bool:
@@ -313,6 +317,10 @@ class Order:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     problems: tuple[str, ...] = ()
     total_known: bool = True  # False when the payload had no readable total (then total is 0)
+    # Paths of amounts and quantities that were sent but cannot be used ("total",
+    # "products[0].qty"): the order's money is then unknown and it cannot be invoiced
+    # (``rules.invoice_blocker``); ``problems`` holds a sentence for each.
+    unusable: tuple[str, ...] = ()
 
     @property
     def is_business(self) -> bool:
@@ -743,10 +751,11 @@ def invoice_status(value: object) -> str:
 class _Reader:
     """Reads fields of one record and collects a problem sentence per unexpected value."""
 
-    __slots__ = ("problems",)
+    __slots__ = ("problems", "unusable")
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.unusable: list[str] = []  # paths of amounts/quantities sent but not usable
 
     def note(self, sentence: str) -> None:
         self.problems.append(sentence)
@@ -795,10 +804,14 @@ class _Reader:
     def money(
         self, data: Mapping[str, Any], key: str, path: str = "", *, required: bool = False
     ) -> Decimal | None:
-        """The amount, or ``None`` when missing (noted if ``required``) or unreadable (noted)."""
+        """The amount, or ``None`` when missing (noted if ``required``) or unreadable (noted,
+        and its path kept in ``unusable``: beyond the money bounds it is not a value at all)."""
         where = path or key
         value = data.get(key)
+        noted = len(self.problems)
         amount = to_decimal(value, field=where, problems=self.problems)
+        if len(self.problems) > noted:
+            self.unusable.append(where)
         if amount is None and value is None and required:
             self.note(f"{where} is missing; counted as 0.")
         return amount
@@ -819,6 +832,36 @@ class _Reader:
             return int(value)
         self.note(f"{path or key}: {show_value(value)} is not a whole number; counted as {default}.")
         return default
+
+    def quantity(self, data: Mapping[str, Any], key: str, path: str = "") -> int:
+        """Units on a line: a whole number from 0 to ``MAX_QUANTITY`` (0 when absent).
+
+        Anything else is noted and its path kept in ``unusable``; the 0 returned then is a
+        placeholder, not a count (a line of 9988985783758721 units is a data error, and
+        clamping it to some maximum would make a wrong invoice look right).
+        """
+        where = path or key
+        value = data.get(key)
+        if value is None:
+            return 0
+        count: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            count = value
+        elif isinstance(value, float) and value.is_integer():
+            count = int(value)
+        elif isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d{1,30}\s*", value):
+            count = int(value)
+        if count is None:
+            self.note(f"{where}: {show_value(value)} is not a whole number of units; quantity unknown.")
+        elif not 0 <= count <= MAX_QUANTITY:
+            self.note(
+                f"{where}: {show_value(value)} is not a plausible quantity (0 to {MAX_QUANTITY:,} units); "
+                "quantity unknown."
+            )
+        else:
+            return count
+        self.unusable.append(where)
+        return 0
 
     def when(self, data: Mapping[str, Any], key: str, path: str = "") -> datetime | None:
         return to_datetime(data.get(key), field=path or key, problems=self.problems)
@@ -911,6 +954,12 @@ def _js_address(r: _Reader, data: Mapping[str, Any], path: str, company: str = "
 
 
 def _js_line(r: _Reader, item: Mapping[str, Any], path: str) -> OrderLine:
+    first_unusable = len(r.unusable)
+    qty_key = "qty" if "qty" in item else "quantity"
+    qty = r.quantity(item, qty_key, f"{path}.{qty_key}")
+    price = r.amount(item, "price", f"{path}.price")
+    tax = r.amount(item, "tax", f"{path}.tax")
+    discount = r.amount(item, "discount", f"{path}.discount")
     taxes = r.arr(item, "taxes", f"{path}.taxes")
     tax_rate: Decimal | None = None
     tax_included: bool | None = None
@@ -942,16 +991,15 @@ def _js_line(r: _Reader, item: Mapping[str, Any], path: str) -> OrderLine:
         variant_id=r.ident(item, "variant_id", f"{path}.variant_id"),
         sku=r.text(item, "sku", f"{path}.sku"),
         name=r.text(item, "name", f"{path}.name"),
-        qty=r.integer(item, "qty", f"{path}.qty")
-        if "qty" in item
-        else r.integer(item, "quantity", f"{path}.quantity"),
-        price=r.amount(item, "price", f"{path}.price"),
-        tax=r.amount(item, "tax", f"{path}.tax"),
-        discount=r.amount(item, "discount", f"{path}.discount"),
+        qty=qty,
+        price=price,
+        tax=tax,
+        discount=discount,
         type=r.text(item, "type", f"{path}.type"),
         tax_rate=tax_rate,
         options=tuple(options),
         tax_included=tax_included,
+        unusable=tuple(p.removeprefix(f"{path}.") for p in r.unusable[first_unusable:]),
     )
 
 
@@ -1007,11 +1055,15 @@ def parse_order(body: Any, *, account: str, endpoint: str = "") -> Order:
         or r.text(customer_data, "tax_id", "customer.tax_id"),
     )
     lines: list[OrderLine] = []
-    for i, item in enumerate(r.arr(inner, "products")):
+    products = r.arr(inner, "products")
+    if inner.get("products") is not None and not isinstance(inner.get("products"), list):
+        r.unusable.append("products")  # the lines, and so the invoice, are unknown
+    for i, item in enumerate(products):
         if isinstance(item, Mapping):
             lines.append(_js_line(r, item, f"products[{i}]"))
         else:
             r.note(f"products[{i}]: expected a product object, got {show_value(item)}; skipped.")
+            r.unusable.append(f"products[{i}]")
     gift = r.money(inner, "gift_cards_discount")
     gift_alt = r.money(inner, "gift_cards_amount")
     if gift is not None and gift_alt is not None and gift != gift_alt:
@@ -1051,6 +1103,7 @@ def parse_order(body: Any, *, account: str, endpoint: str = "") -> Order:
         raw=dict(body),
         problems=tuple(r.problems),
         total_known=total is not None,
+        unusable=tuple(r.unusable),
     )
 
 
@@ -1250,7 +1303,7 @@ def _mp_line(r: _Reader, resource: Mapping[str, Any], path: str) -> InvoiceLine:
         variant_name=r.text(a, "variant_name", f"{path}.variant_name"),
         sku=r.text(a, "variant_sku", f"{path}.variant_sku"),
         barcode=r.text(a, "variant_barcode", f"{path}.variant_barcode"),
-        quantity=r.integer(a, "quantity", f"{path}.quantity"),
+        quantity=r.quantity(a, "quantity", f"{path}.quantity"),
         price=r.amount(a, "price", f"{path}.price"),
         total=r.amount(a, "total", f"{path}.total"),
         status=r.text(a, "status", f"{path}.status"),
@@ -1268,7 +1321,7 @@ def _shipped_items(r: _Reader, raw_items: list[Any], path: str) -> tuple[tuple[s
         items.append(
             (
                 r.ident(attrs, "line_item_id", f"{path}[{i}].line_item_id"),
-                r.integer(attrs, "quantity", f"{path}[{i}].quantity"),
+                r.quantity(attrs, "quantity", f"{path}[{i}].quantity"),
             )
         )
     return tuple(items)

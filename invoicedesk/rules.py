@@ -26,24 +26,46 @@ Decisions, with the reasons:
   total stays and a note says how much was paid with gift cards. Jumpseller's ``total``
   already has them taken off, so the order is compared with ``total - gift cards``.
 - **Disagreements are shown, never hidden**: when the order's own total differs from the
-  recomputed one, a note says by how much.
+  recomputed one, a note says by how much, and :func:`invoice_blocker` refuses to invoice
+  it until staff have fixed the order (an invoice must say what the customer paid).
+- **Unusable amounts stop the invoice**: an amount or quantity the parser could not use
+  (unreadable, or beyond the bounds in :mod:`invoicedesk.money`) is left out of the preview
+  with a note, and :func:`invoice_blocker` names it.
+- **Arithmetic in** :data:`~invoicedesk.money.MONEY_CONTEXT`, through its methods, never in
+  the calling thread's own decimal context: the same result in the GUI thread, the sync
+  thread and a worker, and no ``InvalidOperation`` for any order a parser lets through.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal
 
 from invoicedesk.domain import Order, OrderLine
-from invoicedesk.money import format_money, minor_units, quantum, round_money
+from invoicedesk.money import (
+    MAX_QUANTITY,
+    MONEY_CONTEXT,
+    add,
+    div,
+    fits,
+    format_money,
+    minor_units,
+    mul,
+    quantum,
+    round_money,
+    sub,
+    total,
+)
 
 __all__ = [
     "InvoiceLinePreview",
     "InvoicePreview",
     "format_money",
+    "invoice_blocker",
     "invoice_lines",
     "invoice_preview",
+    "line_totals",
     "minor_units",
     "round_money",
 ]
@@ -51,6 +73,10 @@ __all__ = [
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 RATE_PLACES = Decimal("0.0001")  # a derived rate is kept to 0.01 % (19.00 %, 5.50 %)
+_ORDER_AMOUNTS = (
+    "subtotal", "tax", "shipping", "shipping_tax", "discount", "shipping_discount",
+    "gift_cards_amount", "total",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +96,7 @@ class InvoiceLinePreview:
 
     @property
     def vat_percent(self) -> Decimal:
-        return (self.vat_rate * HUNDRED).normalize()
+        return mul(self.vat_rate, HUNDRED).normalize(MONEY_CONTEXT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +117,7 @@ class InvoicePreview:
     @property
     def amount_due(self) -> Decimal:
         """What was left to pay after gift cards: Jumpseller's own ``total``."""
-        return self.total - self.gift_cards_amount
+        return sub(self.total, self.gift_cards_amount)
 
 
 def _plain(amount: Decimal, currency: str) -> str:
@@ -101,8 +127,8 @@ def _plain(amount: Decimal, currency: str) -> str:
 
 
 def _percent(rate: Decimal) -> str:
-    text = f"{(rate * HUNDRED).quantize(Decimal('0.01')).normalize():f}"
-    return f"{text}%"
+    percent = mul(rate, HUNDRED).quantize(Decimal("0.01"), context=MONEY_CONTEXT)
+    return f"{percent.normalize(MONEY_CONTEXT):f}%"
 
 
 class _Context:
@@ -114,9 +140,9 @@ class _Context:
         self.q = quantum(order.currency)
         self.vat_rate = vat_rate
         self.notes: list[str] = []
-        lines = order.lines
-        per_unit = sum((line.discount * line.qty for line in lines), ZERO)
-        per_line = sum((line.discount for line in lines), ZERO)
+        self.lines = lines = [line for line in order.lines if not line.unusable]
+        per_unit = total(mul(line.discount, line.qty) for line in lines)
+        per_line = total(line.discount for line in lines)
         # Jumpseller's product discount is per unit; a payload whose order discount only
         # matches the plain sum of line discounts is read per line instead.
         self.discount_per_unit = not (order.discount == per_line and per_line != per_unit)
@@ -124,24 +150,21 @@ class _Context:
         self.order_rate: Decimal | None = None
 
     def round(self, amount: Decimal) -> Decimal:
-        return amount.quantize(self.q, rounding=ROUND_HALF_UP)
+        return amount.quantize(self.q, rounding=ROUND_HALF_UP, context=MONEY_CONTEXT)
 
     def order_level_rate(self, inclusive: bool) -> Decimal:
         """The order's tax over its taxable (non gift card) base, used when lines say nothing."""
         if self.order_rate is None:
-            base = sum(
-                (
-                    (line.price - self._unit_discount(line)) * line.qty
-                    for line in self.order.lines
-                    if not line.is_gift_card
-                ),
-                ZERO,
+            base = total(
+                mul(sub(line.price, self._unit_discount(line)), line.qty)
+                for line in self.lines
+                if not line.is_gift_card
             )
             tax = self.order.tax
             if inclusive:
-                base -= tax
+                base = sub(base, tax)
             if base > 0 and tax > 0:
-                self.order_rate = (tax / base).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+                self.order_rate = _rate(div(tax, base))
                 self.notes.append(
                     f"VAT rate {_percent(self.order_rate)} worked out from the order's tax total; "
                     "the products carry no rate of their own."
@@ -154,7 +177,7 @@ class _Context:
     def _unit_discount(self, line: OrderLine) -> Decimal:
         if self.discount_per_unit or not line.qty:
             return line.discount
-        return line.discount / line.qty
+        return div(line.discount, line.qty)
 
 
 def _rate_for(ctx: _Context, line: OrderLine, inclusive: bool) -> tuple[Decimal, Decimal | None]:
@@ -172,17 +195,47 @@ def _raw_rate(ctx: _Context, line: OrderLine, inclusive: bool) -> tuple[Decimal,
     if line.is_gift_card:
         return ZERO, None
     if line.tax_rate is not None:
-        return line.tax_rate / HUNDRED, None
-    unit_base = line.price - (line.discount if ctx.discount_per_unit else ZERO)
+        return div(line.tax_rate, HUNDRED), None
+    unit_base = sub(line.price, line.discount if ctx.discount_per_unit else ZERO)
     if line.tax > 0:
-        base = unit_base - line.tax if inclusive else unit_base
+        base = sub(unit_base, line.tax) if inclusive else unit_base
         if base > 0:
-            return (line.tax / base).quantize(RATE_PLACES, rounding=ROUND_HALF_UP), line.tax
+            return _rate(div(line.tax, base)), line.tax
     if ctx.order.tax == 0:
         return ZERO, None  # the order charged no tax at all
     if ctx.vat_rate is not None:
         return ctx.vat_rate, None
     return ctx.order_level_rate(inclusive), None
+
+
+def _rate(fraction: Decimal) -> Decimal:
+    return fraction.quantize(RATE_PLACES, rounding=ROUND_HALF_UP, context=MONEY_CONTEXT)
+
+
+def _line_amount(ctx: _Context, line: OrderLine) -> Decimal:
+    """Price times quantity less the line's discount, rounded as the invoice rounds: per unit
+    when discounts are per unit, else on the line."""
+    if ctx.discount_per_unit:
+        return mul(ctx.round(sub(line.price, line.discount)), line.qty)
+    return ctx.round(sub(mul(line.price, line.qty), line.discount))
+
+
+def line_totals(order: Order) -> list[Decimal | None]:
+    """What each product line of ``order`` comes to, one per ``order.lines``, in order.
+
+    Price times quantity less the line's discount, before VAT is worked out, rounded the way
+    the invoice rounds. ``None`` for a line with an unusable amount or quantity. This is
+    the one place a line total is computed: the detail pane shows these, never its own sum.
+    """
+    ctx = _Context(order, None)
+    return [None if line.unusable else _line_amount(ctx, line) for line in order.lines]
+
+
+def _vat_in(ctx: _Context, amount: Decimal, rate: Decimal, inclusive: bool) -> Decimal:
+    """The VAT on ``amount`` (inside it when ``inclusive``), rounded to the minor unit."""
+    if inclusive:
+        return ctx.round(div(mul(amount, rate), add(1, rate)))
+    return ctx.round(mul(amount, rate))
 
 
 def _line(ctx: _Context, line: OrderLine, inclusive: bool) -> InvoiceLinePreview:
@@ -191,25 +244,21 @@ def _line(ctx: _Context, line: OrderLine, inclusive: bool) -> InvoiceLinePreview
     qty = line.qty
     if ctx.discount_per_unit:
         # Item by item: one unit's VAT is rounded, then multiplied by the quantity.
-        unit_amount = ctx.round(line.price - line.discount)
+        unit_amount = ctx.round(sub(line.price, line.discount))
         if store_unit_tax is not None:
             unit_vat = ctx.round(store_unit_tax)
-        elif inclusive:
-            unit_vat = ctx.round(unit_amount * rate / (1 + rate))
         else:
-            unit_vat = ctx.round(unit_amount * rate)
-        unit_net = unit_amount - unit_vat if inclusive else unit_amount
-        net, vat = unit_net * qty, unit_vat * qty
-        discount = line.discount * qty
+            unit_vat = _vat_in(ctx, unit_amount, rate, inclusive)
+        unit_net = sub(unit_amount, unit_vat) if inclusive else unit_amount
+        net, vat = mul(unit_net, qty), mul(unit_vat, qty)
+        discount = mul(line.discount, qty)
     else:
-        amount = ctx.round(line.price * qty - line.discount)
+        amount = _line_amount(ctx, line)
         if store_unit_tax is not None:
-            vat = ctx.round(store_unit_tax * qty)
-        elif inclusive:
-            vat = ctx.round(amount * rate / (1 + rate))
+            vat = ctx.round(mul(store_unit_tax, qty))
         else:
-            vat = ctx.round(amount * rate)
-        net = amount - vat if inclusive else amount
+            vat = _vat_in(ctx, amount, rate, inclusive)
+        net = sub(amount, vat) if inclusive else amount
         discount = line.discount
     return InvoiceLinePreview(
         sku=line.sku,
@@ -219,7 +268,7 @@ def _line(ctx: _Context, line: OrderLine, inclusive: bool) -> InvoiceLinePreview
         net=net,
         vat_rate=rate,
         vat=vat,
-        gross=net + vat,
+        gross=add(net, vat),
         is_gift_card=line.is_gift_card,
         discount=discount,
     )
@@ -236,14 +285,15 @@ def invoice_lines(order: Order, vat_rate: Decimal | None = None) -> list[Invoice
 
 def _build(ctx: _Context, inclusive: bool) -> InvoicePreview:
     order = ctx.order
-    lines = [_line(ctx, line, inclusive) for line in order.lines]
+    lines = [_line(ctx, line, inclusive) for line in ctx.lines]
     shipping_tax = ctx.round(order.shipping_tax)
-    shipping = ctx.round(order.shipping - order.shipping_discount) - (shipping_tax if inclusive else ZERO)
-    subtotal = sum((line.net for line in lines), ZERO)
-    vat_total = sum((line.vat for line in lines), ZERO) + shipping_tax
-    discount = ctx.round(max(order.discount - ctx.allocated, ZERO))
+    shipping = sub(
+        ctx.round(sub(order.shipping, order.shipping_discount)), shipping_tax if inclusive else ZERO
+    )
+    subtotal = total(line.net for line in lines)
+    vat_total = add(total(line.vat for line in lines), shipping_tax)
+    discount = ctx.round(max(sub(order.discount, ctx.allocated), ZERO))
     gift = ctx.round(order.gift_cards_amount)
-    total = subtotal + vat_total + shipping - discount
     return InvoicePreview(
         lines=lines,
         subtotal=subtotal,
@@ -251,27 +301,30 @@ def _build(ctx: _Context, inclusive: bool) -> InvoicePreview:
         shipping=shipping,
         discount=discount,
         gift_cards_amount=gift,
-        total=total,
+        total=sub(add(add(subtotal, vat_total), shipping), discount),
         currency=order.currency,
         prices_include_tax=inclusive,
     )
 
 
 def _matches(preview: InvoicePreview, order: Order) -> bool:
-    """The order's total is the preview's, with gift cards taken off (or, leniently, not)."""
-    return order.total_known and order.total in (preview.amount_due, preview.total)
+    """The order's total is the preview's, with gift cards taken off (or, leniently, not).
+
+    Within rounding: the order's total is rounded to the currency's minor unit first (the
+    preview's amounts already are), so a total sent as ``306.625`` matches ``306.63``.
+    """
+    if not order.total_known:
+        return False
+    stated = round_money(order.total, order.currency)
+    return stated in (preview.amount_due, preview.total)
 
 
 def invoice_preview(order: Order, vat_rate: Decimal | None = None) -> InvoicePreview:
-    """Lines, totals and notes of the invoice ``order`` would get."""
-    with localcontext() as decimal_context:
-        # Wide enough that no amount a parser lets through (18 integer and 18 fractional
-        # digits, quantities up to 2**63) loses digits or fails to quantize.
-        decimal_context.prec = 120
-        return _preview(order, vat_rate)
+    """Lines, totals and notes of the invoice ``order`` would get.
 
-
-def _preview(order: Order, vat_rate: Decimal | None) -> InvoicePreview:
+    Lines with an unusable amount or quantity (``OrderLine.unusable``) are left out, with a
+    note; such an order cannot be invoiced (:func:`invoice_blocker`).
+    """
     ctx = _Context(order, vat_rate)
     stated = {line.tax_included for line in order.lines if not line.is_gift_card} - {None}
     inclusive = stated == {True}
@@ -301,6 +354,53 @@ def _preview(order: Order, vat_rate: Decimal | None) -> InvoicePreview:
     )
 
 
+def invoice_blocker(order: Order, vat_rate: Decimal | None = None) -> str | None:
+    """Why ``order`` must not be invoiced as it is, as a sentence for staff; ``None`` if it may.
+
+    Call it right before sending an order to the invoicing service. Money only (status, tax
+    id and existing documents are the caller's rules); refused are:
+
+    - an amount or quantity that cannot be used: unreadable, or beyond the bounds of
+      :mod:`invoicedesk.money` (also checked on the record itself, for orders not built by
+      the parser), since an invoice cannot be worked out from an unknown value;
+    - an order without a readable total: nothing to check the invoice against;
+    - lines (with VAT, shipping, discounts and gift cards) that do not add up to the
+      order's own total within rounding: the invoice would not say what the customer paid.
+    """
+    unusable = list(order.unusable) or _beyond_bounds(order)
+    if unusable:
+        verb = "is" if len(unusable) == 1 else "are"
+        return (
+            f"Order {order.id} cannot be invoiced: {_names(unusable)} {verb} not usable as sent "
+            "(see the order's problems). Fix the order in Jumpseller and sync again."
+        )
+    if not order.total_known:
+        return f"Order {order.id} cannot be invoiced: it has no readable total to check the invoice against."
+    preview = invoice_preview(order, vat_rate)
+    if _matches(preview, order):
+        return None
+    cur = order.currency
+    after = " after gift cards" if preview.gift_cards_amount > 0 else ""
+    apart = sub(order.total, preview.amount_due).copy_abs()
+    return (
+        f"Lines add up to {_plain(preview.amount_due, cur)}{after} but the order total is "
+        f"{_plain(order.total, cur)} ({_plain(apart, cur)} apart): check the order in Jumpseller "
+        "before invoicing."
+    )
+
+
+def _beyond_bounds(order: Order) -> list[str]:
+    """Paths of amounts and quantities of ``order`` outside the money bounds (a record the
+    parser made never has any: it lists them in ``order.unusable`` instead)."""
+    found = [name for name in _ORDER_AMOUNTS if not fits(getattr(order, name))]
+    for i, line in enumerate(order.lines):
+        amounts = {"price": line.price, "tax": line.tax, "discount": line.discount, "rate": line.tax_rate}
+        found.extend(f"products[{i}].{k}" for k, v in amounts.items() if v is not None and not fits(v))
+        if not 0 <= line.qty <= MAX_QUANTITY:
+            found.append(f"products[{i}].qty")
+    return found
+
+
 def _notes(ctx: _Context, order: Order, preview: InvoicePreview) -> list[str]:
     cur = order.currency
     notes: list[str] = []
@@ -318,11 +418,16 @@ def _notes(ctx: _Context, order: Order, preview: InvoicePreview) -> list[str]:
             "the product lines do not show it."
         )
     notes.extend(dict.fromkeys(ctx.notes))
+    if order.unusable:
+        notes.append(
+            f"Not usable as sent: {_names(order.unusable)}. The preview leaves those out and the "
+            "order cannot be invoiced until it is fixed in Jumpseller and synced again."
+        )
     if not order.total_known:
         notes.append("The order has no readable total to check the invoice against.")
     elif not _matches(preview, order):
         expected = preview.amount_due
-        diff = order.total - expected
+        diff = sub(order.total, expected)
         notes.append(
             f"The order's own total is {_plain(order.total, cur)}, but its lines add up to "
             f"{_plain(expected, cur)} after gift cards ({_plain(diff, cur)} apart): check the order "

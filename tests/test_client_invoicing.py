@@ -78,7 +78,7 @@ def sandbox_client(sb: Any, use: Callable[[InvoicingClient], Awaitable[T]], *,
         store_code=store.login,
         hooks_token=hooks_token if hooks_token is not None else store.hooks_token,
         read_timeout=read_timeout,
-        credit_note_url=getattr(sb, "credit_note_url", sb.invoicing_url),
+        credit_note_url=sb.credit_note_url,
     )
 
 

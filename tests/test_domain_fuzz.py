@@ -1,13 +1,20 @@
 """Arbitrary JSON into every parser: only MalformedResponseError may escape, and every record
-that comes out can be listed (``summary()``), previewed and re-read from its ``raw``."""
+that comes out can be listed (``summary()``), previewed, checked for invoicing, shown and
+re-read from its ``raw``.
+
+CI runs these with a fixed set of examples (the "ci" profile in conftest.py); every
+counterexample a run finds anywhere is pinned below with ``@example``.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from invoicedesk.clients.invoicing import contract_payload
 from invoicedesk.domain import (
     Invoice,
     Order,
@@ -22,8 +29,8 @@ from invoicedesk.domain import (
     to_datetime,
 )
 from invoicedesk.errors import MalformedResponseError
-from invoicedesk.money import to_decimal
-from invoicedesk.rules import format_money, invoice_preview
+from invoicedesk.money import MAX_QUANTITY, fits, round_money, to_decimal
+from invoicedesk.rules import format_money, invoice_blocker, invoice_preview, line_totals
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ENDPOINT = "/fuzz/endpoint"
@@ -57,6 +64,18 @@ VALUES = [
     "2020-13-11T14:49:18.000+11:00", "2022-11-15T15:10:35+11:00", "2021-05-03", "A,B, C", "USD", "CLP",
 ]  # fmt: skip
 
+# Numbers at the money bounds (15 digits, 1,000,000 units) and the CI counterexample's.
+BOUNDARY_NUMBERS = [
+    9988985783758721, 11005116296860, 10**15, 10**15 - 1, "999999999999999.9", 0.30000000000000004,
+    1_000_000, 1_000_001, -1, 123456789012.345, "1E+15", 2**53 + 1,
+]  # fmt: skip
+CI_COUNTEREXAMPLE = {
+    "order": {
+        "id": 1, "status_enum": "paid", "currency": "USD", "total": 306.63, "tax": 0,
+        "products": [{"sku": "X", "qty": 9988985783758721, "price": 11005116296860}],
+    }
+}  # fmt: skip
+
 scalars = (
     st.none()
     | st.booleans()
@@ -67,6 +86,7 @@ scalars = (
     | st.from_regex(r"-?[0-9]{1,6}(\.[0-9]{0,3})?", fullmatch=True)  # money as Marketplacer writes it
     | st.integers(min_value=0, max_value=3)  # ids that collide across resources
     | st.sampled_from([float("nan"), float("inf"), -0.0, 1e300, 2**63, -(2**63), "NaN", "1e999", "", " "])
+    | st.sampled_from(BOUNDARY_NUMBERS)
 )
 
 
@@ -234,8 +254,29 @@ def check_order(order: Order) -> None:
     assert all(isinstance(p, str) and p for p in order.problems)
     preview = invoice_preview(order)
     assert preview.total == preview.subtotal + preview.vat_total + preview.shipping - preview.discount
-    format_money(preview.total, order.currency)
+    for amount in (preview.total, preview.subtotal, preview.vat_total, preview.amount_due):
+        assert format_money(amount, order.currency)
+    totals = line_totals(order)
+    assert len(totals) == len(order.lines)
+    for line, total in zip(order.lines, totals, strict=True):
+        assert (total is None) == bool(line.unusable)
+        assert format_money(total, order.currency) or total is None
+    blocker = invoice_blocker(order)
+    if blocker is None:
+        check_invoiceable(order, preview)
+    else:
+        assert blocker.endswith(".")
     assert parse_order(order.raw, account=order.account) == order
+
+
+def check_invoiceable(order: Order, preview: Any) -> None:
+    """What invoice_blocker lets through is bounded, adds up, and goes out exactly."""
+    assert order.unusable == () and order.total_known
+    assert all(0 <= line.qty <= MAX_QUANTITY and fits(line.price) for line in order.lines)
+    assert round_money(order.total, order.currency) in (preview.amount_due, preview.total)
+    sent = contract_payload(order)["order"]  # raises if any amount would be rounded
+    for line, product in zip(order.lines, sent["products"], strict=True):
+        assert Decimal(repr(product["price"])) == line.price
 
 
 def check_invoice(invoice: Invoice) -> None:
@@ -259,6 +300,8 @@ def only_malformed(exc: MalformedResponseError) -> None:
 
 @FUZZ
 @given(order_bodies)
+@example(CI_COUNTEREXAMPLE)  # once failed CI: round_money raised InvalidOperation on a 30-digit line
+@example({"order": {**CI_COUNTEREXAMPLE["order"], "products": [{"qty": 1_000_000, "price": 999999999999999}]}})
 def test_parse_order_survives_anything(body: Any) -> None:
     try:
         order = parse_order(body, account="fuzz", endpoint=ENDPOINT)
@@ -363,3 +406,39 @@ def test_value_readers_never_raise(value: Any) -> None:
         parse_datetime(value)
     except ValueError:
         pass
+
+
+# --------------------------------------------------------------------------- money at the bounds
+
+amounts = st.one_of(
+    st.sampled_from(BOUNDARY_NUMBERS),
+    st.integers(min_value=-(10**18), max_value=10**18),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, max_value=10**16, min_value=-(10**16)).map(str),
+)
+quantities = st.one_of(
+    st.sampled_from([0, 1, 2, MAX_QUANTITY, MAX_QUANTITY + 1, -1, 9988985783758721, 2**63, 3.0, "7"]),
+    st.integers(min_value=-(10**20), max_value=10**20),
+)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"qty": quantities, "price": amounts},
+            optional={"tax": amounts, "discount": amounts, "taxes": st.just([{"rate": 19.0}])},
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    st.fixed_dictionaries({"total": amounts}, optional={"tax": amounts, "shipping": amounts}),
+)
+@example([{"qty": 9988985783758721, "price": 11005116296860}], {"total": 306.63})
+def test_any_amounts_either_add_up_and_go_out_exactly_or_are_refused(
+    products: list[dict[str, Any]], fields: dict[str, Any]
+) -> None:
+    body = {"order": {"id": 7, "status_enum": "paid", "currency": "USD", **fields, "products": products}}
+    order = parse_order(body, account="fuzz", endpoint=ENDPOINT)
+    check_order(order)
+

@@ -152,7 +152,7 @@ def test_a_document_of_unreadable_type_asks_staff_and_all_pending_skips_it(shop)
 
 
 def test_credit_note_without_an_endpoint_sends_nothing(shop, tmp_path: Path) -> None:
-    sb, env, config = shop
+    sb, env, _config = shop
     login = sb.stores[0].login
     order = paid_orders(sb, login)[0]
     assert run_cli(env, "invoice", str(order)).returncode == 0
@@ -173,7 +173,7 @@ def test_credit_note_goes_to_the_configured_endpoint(shop) -> None:
     assert run_cli(env, "invoice", str(order)).returncode == 0
     set_order_status(sb, login, order, "canceled")
     text = config.read_text().replace(
-        "invoicing_url =", f'credit_note_url = "{sb.invoicing_url}"\ninvoicing_url =', 1
+        "invoicing_url =", f'credit_note_url = "{sb.credit_note_url}"\ninvoicing_url =', 1
     )
     config.write_text(text)
     result = run_cli(env, "credit-note", str(order))
@@ -270,7 +270,7 @@ def test_a_repaid_order_after_its_credit_note_is_invoiced_again(shop) -> None:
     login = sb.stores[0].login
     order = paid_orders(sb, login)[0]
     config.write_text(
-        config.read_text().replace("invoicing_url =", f'credit_note_url = "{sb.invoicing_url}"\ninvoicing_url =', 1)
+        config.read_text().replace("invoicing_url =", f'credit_note_url = "{sb.credit_note_url}"\ninvoicing_url =', 1)
     )
     assert run_cli(env, "invoice", str(order)).returncode == 0
     set_order_status(sb, login, order, "canceled")

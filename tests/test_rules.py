@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import decimal
 import json
+import threading
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from invoicedesk.domain import Order, OrderLine, parse_order
-from invoicedesk.rules import format_money, invoice_lines, invoice_preview, minor_units
+from invoicedesk.rules import (
+    format_money,
+    invoice_blocker,
+    invoice_lines,
+    invoice_preview,
+    line_totals,
+    minor_units,
+)
 
 D = Decimal
 
@@ -231,3 +241,172 @@ def test_huge_amounts_do_not_overflow_the_decimal_context() -> None:
     preview = invoice_preview(order(line, tax=D(1), total=D(1)))
     exact = D("461168601842738790353883139815726120.96")  # 99999999999999999.99 × 2**62, every digit
     assert preview.lines[0].net == exact
+    # Built by hand past the parsers' bounds: previewed, but never invoiced.
+    blocker = invoice_blocker(order(line, tax=D(1), total=D(1)))
+    assert blocker is not None and "products[0].price, products[0].qty are not usable" in blocker
+
+
+# --------------------------------------------------------------------------- what blocks an invoice
+
+
+def jumpseller(*products: dict[str, Any], **fields: Any) -> Order:
+    """An order read from a Jumpseller payload, the way the sync reads one."""
+    body = {"id": 4242, "status_enum": "paid", "currency": "USD", "tax": 0, **fields, "products": list(products)}
+    return parse_order(json.loads(json.dumps({"order": body})), account="demo-store")
+
+
+def test_the_ci_counterexample_cannot_be_invoiced_and_says_why() -> None:
+    """9988985783758721 units at 11005116296860 each against a total of 306.63: once an
+    invoice of about 1.1e29 went out. Now the quantity is unknown and the order is refused."""
+    o = jumpseller({"sku": "X", "qty": 9988985783758721, "price": 11005116296860}, total=306.63)
+    assert o.unusable == ("products[0].qty",) and o.lines[0].unusable == ("qty",)
+    assert any(p.startswith("products[0].qty: 9988985783758721 is not a plausible quantity") for p in o.problems)
+    assert invoice_blocker(o) == (
+        "Order 4242 cannot be invoiced: products[0].qty is not usable as sent (see the order's problems). "
+        "Fix the order in Jumpseller and sync again."
+    )
+    preview = invoice_preview(o)
+    assert preview.lines == [] and preview.total == 0
+    assert any(n.startswith("Not usable as sent: products[0].qty.") for n in preview.notes)
+    assert line_totals(o) == [None]
+
+
+def test_lines_that_do_not_add_up_to_the_order_total_block_the_invoice() -> None:
+    o = jumpseller({"sku": "MUG", "qty": 2, "price": 5.0}, total=306.63)
+    assert invoice_blocker(o) == (
+        "Lines add up to USD 10.00 but the order total is USD 306.63 (USD 296.63 apart): "
+        "check the order in Jumpseller before invoicing."
+    )
+
+
+def test_an_order_whose_lines_add_up_has_no_blocker() -> None:
+    o = jumpseller(
+        {"sku": "TEE", "qty": 2, "price": 50.0, "tax": 9.5, "taxes": [{"rate": 19.0}]},
+        tax=19.0,
+        shipping=10.0,
+        total=129.0,
+    )
+    assert o.problems == () and invoice_blocker(o) is None
+
+
+def test_a_total_within_rounding_of_the_lines_is_not_a_blocker() -> None:
+    line = {"sku": "PIN", "qty": 3, "price": 0.05}
+    assert invoice_blocker(jumpseller(line, total=0.154)) is None  # 0.15 once rounded to cents
+    assert invoice_blocker(jumpseller(line, total=0.155)) is not None  # 0.16: a cent apart
+
+
+def test_gift_cards_are_named_when_the_lines_do_not_add_up() -> None:
+    o = jumpseller({"sku": "TEE", "qty": 1, "price": 30.0}, gift_cards_discount=10.0, total=25.0)
+    blocker = invoice_blocker(o)
+    assert blocker is not None
+    assert blocker.startswith("Lines add up to USD 20.00 after gift cards but the order total is USD 25.00")
+
+
+def test_an_order_without_a_readable_total_is_blocked() -> None:
+    o = jumpseller({"sku": "TEE", "qty": 1, "price": 30.0})
+    assert invoice_blocker(o) == (
+        "Order 4242 cannot be invoiced: it has no readable total to check the invoice against."
+    )
+
+
+@pytest.mark.parametrize(
+    ("product", "field"),
+    [
+        ({"qty": 1, "price": "1234567890123456"}, "products[0].price"),  # 16 digits
+        ({"qty": 1, "price": 10.0, "discount": 0.30000000000000004}, "products[0].discount"),
+        ({"qty": 1_000_001, "price": 10.0}, "products[0].qty"),
+        ({"qty": -1, "price": 10.0}, "products[0].qty"),
+        ({"qty": "two", "price": 10.0}, "products[0].qty"),
+        ({"qty": 1, "price": 10.0, "taxes": [{"rate": "IVA"}]}, "products[0].taxes[0].rate"),
+    ],
+)
+def test_an_unusable_amount_or_quantity_blocks_the_invoice(product: dict[str, Any], field: str) -> None:
+    """Even when what is left happens to add up to the total."""
+    o = jumpseller({"sku": "TEE", **product}, total=10.0)
+    blocker = invoice_blocker(o)
+    assert blocker is not None and f": {field} is not usable as sent" in blocker
+
+
+def test_an_order_level_amount_beyond_15_digits_blocks_the_invoice() -> None:
+    o = jumpseller({"sku": "TEE", "qty": 1, "price": 10.0}, shipping=1234567890123456, total=10.0)
+    assert o.unusable == ("shipping",)
+    blocker = invoice_blocker(o)
+    assert blocker is not None and "shipping is not usable" in blocker
+
+
+def test_a_product_entry_that_is_not_an_object_blocks_the_invoice() -> None:
+    """A line that could not be read at all is a line missing from the invoice."""
+    o = jumpseller({"sku": "TEE", "qty": 1, "price": 10.0}, total=10.0)
+    body = dict(o.raw)
+    body["order"] = {**body["order"], "products": [*body["order"]["products"], "GIFT-WRAP"]}
+    o = parse_order(body, account="demo-store")
+    assert "products[1] is not usable" in (invoice_blocker(o) or "")
+
+
+def test_a_quantity_of_a_million_is_still_a_quantity() -> None:
+    o = jumpseller({"sku": "BOLT", "qty": 1_000_000, "price": 0.01}, total=10000.0)
+    assert o.lines[0].qty == 1_000_000 and o.unusable == ()
+    assert invoice_blocker(o) is None
+
+
+def test_every_sandbox_order_without_problems_can_be_invoiced() -> None:
+    from invoicedesk.sandbox import Sandbox
+
+    sb = Sandbox(seed=11, orders=150, invoices=1, stores=2, sellers=1, rate_limits=False)
+    checked = 0
+    for store in sb.stores:
+        for body in sb.truth_orders(store.login):
+            parsed = parse_order(body, account=store.login)
+            if parsed.problems:
+                continue
+            assert invoice_blocker(parsed) is None, (parsed.id, invoice_blocker(parsed))
+            checked += 1
+    assert checked > 200
+
+
+# --------------------------------------------------------------------------- line totals
+
+
+def test_line_totals_round_the_way_the_invoice_rounds() -> None:
+    """0.333 a unit rounds to 0.33 before it is multiplied: three units come to 0.99, the
+    invoice line's amount, not the 1.00 the raw product would show."""
+    o = jumpseller({"sku": "PIN", "qty": 3, "price": 0.333}, total=0.99)
+    assert line_totals(o) == [D("0.99")] == [line.gross for line in invoice_preview(o).lines]
+
+
+def test_line_totals_take_discounts_per_unit_or_per_line_as_the_order_does() -> None:
+    per_unit = jumpseller({"sku": "A", "qty": 2, "price": 10.0, "discount": 1.0}, discount=2.0, total=18.0)
+    assert line_totals(per_unit) == [D("18.00")]
+    per_line = jumpseller(
+        {"sku": "A", "qty": 2, "price": 10.0, "discount": 3.0},
+        {"sku": "B", "qty": 1, "price": 5.0},
+        discount=3.0,
+        total=22.0,
+    )
+    assert line_totals(per_line) == [D("17.00"), D("5.00")]
+
+
+def test_rules_do_not_use_the_threads_decimal_context() -> None:
+    """A worker thread that traps inexact results (a strict setting some libraries use) gets
+    the same preview as any other thread: VAT inside a tax-inclusive price is a division."""
+    o = jumpseller(
+        {"sku": "TEE", "qty": 1, "price": 10.0, "taxes": [{"rate": 19.0, "tax_on_product_price": True}]},
+        tax=1.6,
+        total=10.0,
+    )
+    here = invoice_preview(o)
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        decimal.getcontext().traps[decimal.Inexact] = True
+        decimal.getcontext().prec = 6
+        try:
+            box["preview"] = (invoice_preview(o), invoice_blocker(o), line_totals(o))
+        except Exception as exc:
+            box["error"] = exc
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    assert "error" not in box, box.get("error")
+    assert box["preview"] == (here, None, [D("10.00")])

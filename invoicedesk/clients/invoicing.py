@@ -9,8 +9,12 @@ answer raises ``OutcomeUnknownError`` (an ``Idempotency-Key`` lets a careful ser
 
 Numbers: money is ``Decimal`` inside InvoiceDesk and leaves as JSON numbers built from the
 decimal's string (``float(str(d))``): JSON has no decimal type and the service expects numbers.
-For amounts with at most 15 significant digits (every real price) the float's shortest repr,
-which ``json`` writes, is exactly the decimal's digits, so nothing is lost or rounded.
+For amounts of at most 15 digits (the parsers' bound, see ``money``) the float's shortest
+repr, which ``json`` writes, is exactly the decimal's digits, so nothing is lost or rounded.
+Whole amounts leave as JSON integers, at most 2**53 (what a reader holding numbers as
+doubles keeps exactly). Anything that would not come back unchanged (a hand-built record,
+a future parser without the bound) raises ``AmountNotExactError`` before a byte is sent:
+an invoice must carry the amounts the order has, never a silently rounded one.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import httpx
 
 from invoicedesk.domain import Order
 from invoicedesk.errors import ConfigError, MalformedResponseError, RejectedError
+from invoicedesk.money import AmountNotExactError
 from invoicedesk.transport import RequestPolicy, RetryConfig, check_url
 
 __all__ = ["InvoiceResult", "InvoicingClient", "contract_payload", "idempotency_key", "sign"]
@@ -63,18 +68,30 @@ def idempotency_key(store_code: str, order_id: object, kind: Kind) -> str:
 # -- mapping the REST order to the contract ----------------------------------------------------
 
 
+_EXACT_INTEGERS = 2**53  # every whole number up to this is exact in a double
+
+
 def _number(value: Decimal | int | None) -> float | int | None:
-    """A JSON number from a Decimal, exactly (see the module doc)."""
+    """A JSON number from a Decimal, exactly, or :class:`AmountNotExactError` (see the module doc)."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
-    if not value.is_finite():
-        return None
-    exponent = value.as_tuple().exponent
+    amount = Decimal(value) if isinstance(value, int) else value
+    if not amount.is_finite():
+        raise AmountNotExactError(f"The amount {amount} is not a number; nothing was sent.")
+    exponent = amount.as_tuple().exponent
+    number: float | int
     if isinstance(exponent, int) and exponent >= 0:
-        return int(value)  # written without decimals (CLP): stays an integer
-    return float(str(value))
+        number = int(amount)  # written without decimals (CLP): stays an integer
+        exact = abs(number) <= _EXACT_INTEGERS
+    else:
+        number = float(str(amount))
+        exact = Decimal(repr(number)) == amount
+    if not exact:
+        raise AmountNotExactError(
+            f"The amount {amount} cannot be sent to the invoicing service exactly (as a JSON "
+            "number it would be rounded); nothing was sent."
+        )
+    return number
 
 
 def _text(value: str) -> str | None:

@@ -194,6 +194,11 @@ class Sandbox:
         return self.base_url + "/invoicing/invoices"
 
     @property
+    def credit_note_url(self) -> str:
+        """The credit-note route: issues credit notes only, never an invoice."""
+        return self.base_url + "/invoicing/credit-notes"
+
+    @property
     def control_url(self) -> str:
         return self.base_url + "/_control"
 

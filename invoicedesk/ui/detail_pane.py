@@ -44,7 +44,8 @@ from invoicedesk.domain import (
     Invoice,
     Order,
 )
-from invoicedesk.rules import InvoicePreview, format_money, invoice_preview
+from invoicedesk.money import UNSHOWN
+from invoicedesk.rules import InvoicePreview, format_money, invoice_preview, line_totals
 from invoicedesk.ui.icons import icon
 
 log = logging.getLogger(__name__)
@@ -597,7 +598,10 @@ class DetailPane(QWidget):
     def _show_order_lines(self, order: Order) -> None:
         cur = order.currency
         rows = []
-        for line in order.lines:
+        # Line totals come from the invoice rules (rounded as the invoice rounds); a line with
+        # an unusable amount or quantity shows a dash there, never a placeholder 0.
+        for line, total in zip(order.lines, line_totals(order), strict=True):
+            unusable = set(line.unusable)
             name = line.name or "(no name)"
             options = ", ".join(f"{k}: {v}" if k else v for k, v in line.options)
             if options:
@@ -608,13 +612,12 @@ class DetailPane(QWidget):
             if line.is_gift_card:
                 name += "\nGift card · 0% VAT"
                 tip = "A gift card product: invoiced at 0% VAT."
-            total = (line.price - line.discount) * line.qty
             row = [
                 _cell(line.sku),
                 _cell(name, tip=tip),
-                _cell(str(line.qty), money=True),
-                _cell(self.money(line.price, cur), money=True),
-                _cell(self.money(total, cur), money=True),
+                _cell(UNSHOWN if "qty" in unusable else str(line.qty), money=True),
+                _cell(UNSHOWN if "price" in unusable else self.money(line.price, cur), money=True),
+                _cell(UNSHOWN if total is None else self.money(total, cur), money=True),
             ]
             if line.is_gift_card:
                 for item in row:
