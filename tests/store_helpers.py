@@ -56,10 +56,11 @@ def paid_orders(sb: Any, login: str, *, without_documents: bool = True) -> list[
     out = []
     for o in sb.truth_orders(login):
         oid = int(o["order"]["id"])
-        if o["order"].get("status_enum", "").lower() != "paid" or (without_documents and docs.get(oid)):
+        order = parse_order(o, account=login)
+        if order.status != "paid" or (without_documents and docs.get(oid)):
             continue
         try:
-            check_order(contract_payload(parse_order(o, account=login)))
+            check_order(contract_payload(order))
         except RefusedError:
             continue
         out.append(oid)

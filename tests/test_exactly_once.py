@@ -25,14 +25,27 @@ from tests.store_helpers import (
 )
 
 
-@pytest.fixture
-def shop(tmp_path: Path):
-    sb = Sandbox(seed=23, orders=60, invoices=10, stores=1, rate_limits=False)
+def open_shop(tmp_path: Path, **kw: object):
+    sb = Sandbox(seed=23, orders=60, invoices=10, stores=1, rate_limits=False, **kw)
     sb.start()
     config, secrets = write_config(sb, tmp_path)
     env = cli_env(tmp_path / "data", secrets, config)
+    return sb, env, config
+
+
+@pytest.fixture
+def shop(tmp_path: Path):
+    sb, env, config = open_shop(tmp_path)
     yield sb, env, config
     sb.stop()
+
+
+def with_credit_notes(sb, config: Path) -> None:
+    config.write_text(
+        config.read_text().replace(
+            "invoicing_url =", f'credit_note_url = "{sb.credit_note_url}"\ninvoicing_url =', 1
+        )
+    )
 
 
 def journal(env: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -299,3 +312,85 @@ def socket_port_closed() -> int:
     port = s.getsockname()[1]
     s.close()
     return int(port)
+
+
+# ---------------------------------------------------------------- the services' other shapes
+
+
+def test_a_2xx_message_refusal_is_shown_and_the_order_stays_owed(tmp_path: Path) -> None:
+    """The guide's error shape with a 200: a refusal in the service's words, ``failed``, not
+    an unknown outcome that would lock the order."""
+    sb, env, _ = open_shop(tmp_path, shapes={"invoicing_refuses_2xx"})
+    try:
+        login = sb.stores[0].login
+        assert run_cli(env, "sync").returncode == 0
+        result = run_cli(env, "invoice", "--all-pending")
+        refused = [line for line in result.stderr.splitlines() if "Customer tax ID is required" in line]
+        assert refused, result.stderr
+        assert result.returncode != 0 and "0 outcome unknown" in result.stderr
+        states = {s for _, _, s in journal(env)}
+        assert "unknown" not in states and "failed" in states
+        listed = json.loads(run_cli(env, "list", "--json", "--needs-action").stdout)
+        assert sum(r["needs_action"] == "invoice" for r in listed) == len(refused)
+        assert max(issued(sb, login).values()) == 1
+    finally:
+        sb.stop()
+
+
+def test_an_endpoint_that_ignores_status_never_hears_of_a_cancellation(tmp_path: Path) -> None:
+    """With an invoicing endpoint that would answer a canceled order with a second invoice,
+    credit notes go only to the configured credit-note endpoint."""
+    sb, env, config = open_shop(tmp_path, shapes={"invoicing_ignores_status"})
+    try:
+        login = sb.stores[0].login
+        order = paid_orders(sb, login)[0]
+        assert run_cli(env, "invoice", str(order)).returncode == 0
+        set_order_status(sb, login, order, "canceled")
+        assert run_cli(env, "credit-note", str(order)).returncode != 0
+        assert sb.issued_kinds(login, order) == ["invoice"]
+        with_credit_notes(sb, config)
+        assert run_cli(env, "credit-note", str(order)).returncode == 0
+        assert sb.issued_kinds(login, order) == ["invoice", "credit_note"]
+    finally:
+        sb.stop()
+
+
+def test_real_world_shapes_never_invoice_an_order_another_app_invoiced(tmp_path: Path) -> None:
+    """Documents as the spec writes them ("1 - invoice"), some made by another app: a sync and
+    ``invoice --all-pending`` invoice only the orders that have none."""
+    sb, env, _ = open_shop(tmp_path, profile="real-world")
+    try:
+        login = sb.stores[0].login
+        before = {oid: list(docs) for oid, docs in sb.truth_documents(login).items() if docs}
+        assert any(d.get("app_code") == "other-billing" for docs in before.values() for d in docs)
+        todo = paid_orders(sb, login)
+        assert run_cli(env, "sync").returncode == 0
+        run_cli(env, "invoice", "--all-pending")
+        counts = issued(sb, login)
+        assert not set(counts) & set(before), "an order that had a document was invoiced again"
+        assert set(counts) == set(todo)
+        assert max(counts.values()) == 1
+    finally:
+        sb.stop()
+
+
+def test_a_thin_answer_to_mark_sent_keeps_the_cached_customer(tmp_path: Path) -> None:
+    """Marketplacer answers Mark Sent with only id, type and status: the cached customer, lines
+    and totals stay, in the list and after a restart (the cache is read by a new process)."""
+    sb, env, _ = open_shop(tmp_path, shapes={"thin_transitions"})
+    try:
+        seller = sb.sellers[0].name
+        target = next(
+            i["id"] for i in sb.truth_invoices(seller)
+            if i["attributes"]["status"] == "paid" and i["attributes"]["delivery_type"] == "buy_online"
+        )
+        assert run_cli(env, "sync").returncode == 0
+        before = next(r for r in json.loads(run_cli(env, "list", "--json").stdout) if r["id"] == str(target))
+        assert before["customer"]
+        sent = run_cli(env, "mark", "sent", str(target), "--tracking", "TRK1", "--carrier", "AusPost")
+        assert sent.returncode == 0, sent.stderr
+        after = next(r for r in json.loads(run_cli(env, "list", "--json").stdout) if r["id"] == str(target))
+        assert after["status"] == "sent"
+        assert after["customer"] == before["customer"] and after["total"] == before["total"]
+    finally:
+        sb.stop()
