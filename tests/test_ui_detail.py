@@ -308,3 +308,18 @@ def test_marketplacer_invoice_shows_items_and_shipment_tracking(pane, sandbox_se
     assert pane.preview_section.isHidden() and pane.documents_section.isHidden()
     assert pane.tax_flag.isHidden()
     pane._scroll.widget().grab().save(str(tmp_path / "invoice.png"))
+
+
+def test_documents_show_the_app_that_made_them_and_an_unreadable_type(pane, store_orders) -> None:
+    from invoicedesk.domain import Document
+
+    order = next(o for o in store_orders if o.status == "paid")
+    docs = (
+        Document(public_id="OB-1", url="https://billing.example.com/OB-1", document_type=1, app_code="other-billing"),
+        Document(public_id="RCPT-7", document_type=-1, app_code="pos-app", type_text="7 - receipt"),
+    )
+    pane.show_record(replace(order, documents=docs), [])
+    text = pane.documents.text()
+    assert "made by other-billing" in text and "made by pos-app" in text
+    assert "Document of unknown type (7 - receipt)" in text
+    assert "Already invoiced as" in pane.preview_intro.text()

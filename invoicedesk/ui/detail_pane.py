@@ -642,7 +642,7 @@ class DetailPane(QWidget):
             return
         self.preview = preview
         cur = preview.currency
-        doc = order.invoice
+        doc = order.invoice if order.is_invoiced else None
         if doc is not None:
             intro = (
                 f"Already invoiced as <b>{_e(doc.public_id or 'an invoice')}</b>. "
@@ -711,6 +711,8 @@ class DetailPane(QWidget):
         parts = []
         for doc in order.documents:
             kind = "Invoice" if doc.is_invoice else "Credit note" if doc.is_credit_note else "Document"
+            if doc.is_unreadable:
+                kind = f"Document of unknown type ({_e(doc.type_text or '?')})"
             ident = doc.public_id or doc.external_id or "(no number)"
             dated = f" · {_when_html(doc.created_at)}" if doc.created_at else ""
             if _is_web_url(doc.url):
@@ -719,7 +721,8 @@ class DetailPane(QWidget):
                 opener = f" · {_e(doc.url)}"
             else:
                 opener = " · no link"
-            parts.append(f"<b>{kind}</b> {_e(ident)}{dated}{opener}")
+            made_by = f" · made by {_e(doc.app_code)}" if doc.app_code else ""
+            parts.append(f"<b>{kind}</b> {_e(ident)}{dated}{made_by}{opener}")
         self.documents.setText("<br>".join(parts))
 
     # ---------------------------------------------------------------- invoices
