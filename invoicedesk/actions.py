@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from invoicedesk.action_table import spec
 from invoicedesk.cache import AlreadyDoneError, Cache, JournalBusyError, JournalEntry
 from invoicedesk.domain import Document, Invoice, Order, parse_invoice_document
 from invoicedesk.errors import (
@@ -60,14 +61,6 @@ log = logging.getLogger(__name__)
 JS = "jumpseller"
 MP = "marketplacer"
 T = TypeVar("T")
-
-# What Marketplacer says once each mark action has been applied.
-MARK_TARGETS: dict[str, tuple[str, ...]] = {
-    "mark_sent": ("sent",),
-    "mark_ready": ("ready", "collected"),
-    "mark_collected": ("collected",),
-}
-
 
 class ActionRefusedError(InvoiceDeskError):
     """The action is not allowed for this record now; nothing was sent."""
@@ -112,6 +105,14 @@ def _error_message(exc: BaseException, who: str) -> str:
     if isinstance(exc, InvoiceDeskError):
         return str(exc)
     return f"No answer from {who} ({type(exc).__name__})."
+
+
+def _targets(action: str) -> tuple[str, ...]:
+    """The invoice states that show a mark action was applied."""
+    try:
+        return spec(action).target_states
+    except ValueError:
+        return ()
 
 
 def _owner() -> dict[str, Any]:
@@ -380,7 +381,7 @@ class Actions:
                 )
             client = self.services.marketplacer(account)
             invoice = await client.get_invoice(record_id)
-            if invoice.status in MARK_TARGETS.get(entry.action, ()):
+            if invoice.status in _targets(entry.action):
                 message = "Confirmed at the marketplace: the change had been applied."
                 self.cache.journal_update(entry.id, state="done", message=message, records=[invoice])
                 return ActionOutcome(account, record_id, entry.action, "adopted", message, record=invoice)
@@ -449,12 +450,7 @@ class Actions:
 
             answer = await self._journaled(entry, send, "the marketplace")
             updated = await self._merged(client, invoice, answer)
-            label = {
-                "mark_sent": "sent",
-                "mark_ready": "ready for collection",
-                "mark_collected": "collected",
-            }[action]
-            message = f"Invoice {invoice_id} marked {label}."
+            message = f"Invoice {invoice_id} marked {spec(action).done_word}."
             self.cache.journal_update(entry, state="done", message=message, records=[updated])
             return ActionOutcome(account, invoice_id, action, "done", message, record=updated)
         finally:
@@ -542,7 +538,7 @@ class Actions:
                 return None
             client = self.services.marketplacer(entry.account)
             invoice = await client.get_invoice(entry.record_id)
-            if invoice.status in MARK_TARGETS.get(entry.action, ()):
+            if invoice.status in _targets(entry.action):
                 self.cache.journal_update(
                     entry.id, state="done", message="Confirmed after a restart.", records=[invoice]
                 )

@@ -37,13 +37,13 @@ class JumpsellerAccount:
     login: str
     api_url: str = DEFAULT_JUMPSELLER_API
     invoicing_url: str = ""
+    token_env: str = ""
+    hooks_token_env: str = ""
     # Where credit notes are asked for. The Lightweight contract only creates invoices: an
     # endpoint that ignores the order's status would answer a canceled order with a second
     # invoice, so credit notes go only where this says they are handled (it may equal
     # ``invoicing_url`` when that service handles canceled orders).
     credit_note_url: str = ""
-    token_env: str = ""
-    hooks_token_env: str = ""
 
     @property
     def source(self) -> str:

@@ -6,15 +6,16 @@ the words staff read.
 
 from __future__ import annotations
 
+from invoicedesk.action_table import ACTIONS, ActionName
 from invoicedesk.domain import Invoice, Order
 
 LABELS: dict[str, str] = {
     "invoice": "Create invoice",
     "check_documents": "Check attached documents",
     "credit_note": "Credit note owed",
-    "mark_sent": "Mark sent",
-    "mark_ready": "Mark ready",
-    "mark_collected": "Mark collected",
+    "mark_sent": ACTIONS[ActionName.MARK_SENT].lower,
+    "mark_ready": ACTIONS[ActionName.MARK_READY].lower,
+    "mark_collected": ACTIONS[ActionName.MARK_COLLECTED].lower,
     "outcome_unknown": "Outcome unknown: check, then retry",
     "resume": "Unfinished: resumes on next sync",
 }

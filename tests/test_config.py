@@ -93,7 +93,9 @@ def test_missing_default_file_is_empty_but_missing_explicit_file_is_an_error(
 def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     cfg = Config(
         jumpseller=(
-            JumpsellerAccount("s", "s", "https://api.jumpseller.com/v1", "https://b.example/i", "T", "H"),
+            JumpsellerAccount(
+                "s", "s", "https://api.jumpseller.com/v1", "https://b.example/i", "T", "H", "https://b.example/c"
+            ),
         ),
         marketplacer=(MarketplacerAccount("m", "https://m.example", "K", "NZD", "user", "PW"),),
         auto_sync_minutes=15,

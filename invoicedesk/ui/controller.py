@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from invoicedesk.action_table import ACTIONS, ActionName
 from invoicedesk.actions import (
     ActionOutcome,
     ActionRefusedError,
@@ -45,16 +46,8 @@ from invoicedesk.ui.sync_worker import SyncWorker
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ActionName = Literal["invoice", "credit_note", "mark_sent", "mark_ready", "mark_collected", "check"]
-ACTIONS: tuple[ActionName, ...] = ("invoice", "credit_note", "mark_sent", "mark_ready", "mark_collected")
-ACTION_WORDS: dict[str, str] = {
-    "invoice": "Create Invoice",
-    "credit_note": "Credit Note",
-    "mark_sent": "Mark Sent",
-    "mark_ready": "Mark Ready",
-    "mark_collected": "Mark Collected",
-    "check": "Check at the service",
-}
+# Words from the one table of actions; the raw name for anything it does not know.
+ACTION_WORDS: dict[str, str] = {str(name): spec.words for name, spec in ACTIONS.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from invoicedesk.action_table import ACTIONS, STATE_LABELS
 from invoicedesk.cache import JournalEntry
 from invoicedesk.domain import (
     ORDER_STATUS_LABELS,
@@ -81,21 +82,7 @@ _INVOICE_TONES = {
     "cancelled": "red",
 }
 
-ACTION_LABELS = {
-    "invoice": "Create invoice",
-    "credit_note": "Create credit note",
-    "mark_sent": "Mark sent",
-    "mark_ready": "Mark ready",
-    "mark_collected": "Mark collected",
-}
-
-STATE_LABELS = {
-    "pending": "In progress",
-    "invoiced": "Invoiced, not yet attached",
-    "done": "Done",
-    "failed": "Failed",
-    "unknown": "Outcome unknown",
-}
+ACTION_LABELS: dict[str, str] = {str(name): spec.lower for name, spec in ACTIONS.items()}
 
 UNKNOWN_BG = QColor("#fff2c6")
 UNKNOWN_FG = QColor("#5c4400")
@@ -186,16 +173,16 @@ def unknown_outcome_advice(entry: JournalEntry) -> str:
         what = "an invoice" if entry.action == "invoice" else "a credit note"
         return (
             f"The invoicing service may or may not have issued {what} for order {rid}. "
-            f"Before retrying, look for it in the invoicing service and in the order's documents "
-            f"in Jumpseller. Retry only if there is none: InvoiceDesk asks you to confirm, so "
-            f"the customer is never invoiced twice."
+            f"Use Check at the service: it re-reads the order's documents in Jumpseller and takes "
+            f"one found there as the result. If none shows, look in the invoicing service too; "
+            f"Retry only if there is none there either (InvoiceDesk asks you to confirm first)."
         )
     done = {"mark_sent": "sent", "mark_ready": "ready", "mark_collected": "collected"}.get(
         entry.action, "changed"
     )
     return (
-        f"Marketplacer may or may not have recorded invoice {rid} as {done}. Sync, then check its "
-        f"status here or in Marketplacer; retry only if it did not change (you will be asked to confirm)."
+        f"Marketplacer may or may not have recorded invoice {rid} as {done}. Use Check at the "
+        f"service: it reads the invoice's state and settles the outcome either way."
     )
 
 

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from invoicedesk import APP_NAME, export
+from invoicedesk.action_table import ACTIONS, CHANGING, ActionName
 from invoicedesk.actions import Actions
 from invoicedesk.cache import Cache, JournalEntry, Query
 from invoicedesk.config import Config
@@ -51,7 +52,7 @@ from invoicedesk.domain import Invoice, Order, Source
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress, SyncResult
 from invoicedesk.ui.accounts_dialog import AccountsDialog, connection_tester
-from invoicedesk.ui.controller import ACTION_WORDS, ActionName, ActionReport, Controller
+from invoicedesk.ui.controller import ACTION_WORDS, ActionReport, Controller
 from invoicedesk.ui.detail_pane import DetailPane
 from invoicedesk.ui.filter_bar import FilterBar
 from invoicedesk.ui.icons import icon
@@ -91,35 +92,10 @@ COLUMN_SAMPLES: dict[Column, str] = {
     Column.NEEDS_ACTION: "Credit note owed",
 }
 
-ACTION_TIPS: dict[str, str] = {
-    "invoice": "Create the invoice for the selected order and attach it (Ctrl+I)",
-    "credit_note": "Issue a credit note for the selected canceled order and attach it",
-    "mark_sent": "Mark the selected Buy Online invoice sent, with tracking number and carrier",
-    "mark_ready": "Mark the selected Click and Collect invoice ready for collection",
-    "mark_collected": "Mark the selected Click and Collect invoice collected by the customer",
-}
-
-ACTION_ICONS: dict[str, str] = {
-    "invoice": "invoice",
-    "credit_note": "credit_note",
-    "mark_sent": "sent",
-    "mark_ready": "ready",
-    "mark_collected": "collected",
-}
-
-ACTION_OBJECT_NAMES: dict[str, str] = {
-    "invoice": "createInvoiceAction",
-    "credit_note": "creditNoteAction",
-    "mark_sent": "markSentAction",
-    "mark_ready": "markReadyAction",
-    "mark_collected": "markCollectedAction",
-}
+ACTION_TIPS: dict[str, str] = {str(n): ACTIONS[n].tip for n in CHANGING}
+ACTION_OBJECT_NAMES: dict[str, str] = {str(n): ACTIONS[n].object_name for n in CHANGING}
 
 NO_SELECTION = "Select an order or invoice in the list first."
-CHECK_TIP = (
-    "The last action on this record got no answer: look at the service for what it did, and "
-    "take a document found there as the result"
-)
 RETRY_TIP = "Send the action again after an unknown outcome (asks first: it may be done twice)"
 
 
@@ -208,16 +184,10 @@ class MainWindow(QMainWindow):
         self.sync_action.setMenu(self.sync_menu)
 
         self.action_buttons: dict[str, QAction] = {}
-        texts = {
-            "invoice": "Create Invoice",
-            "credit_note": "Credit Note",
-            "mark_sent": "Mark Sent",
-            "mark_ready": "Mark Ready",
-            "mark_collected": "Mark Collected",
-        }
-        for name, text in texts.items():
-            act = self._action(text, ACTION_OBJECT_NAMES[name], ACTION_ICONS[name], ACTION_TIPS[name])
-            self.action_buttons[name] = act
+        for name in CHANGING:
+            spec = ACTIONS[name]
+            act = self._action(spec.button, spec.object_name, spec.icon, spec.tip)
+            self.action_buttons[str(name)] = act
         self.create_invoice_action = self.action_buttons["invoice"]
         self.credit_note_action = self.action_buttons["credit_note"]
         self.mark_sent_action = self.action_buttons["mark_sent"]
@@ -225,7 +195,8 @@ class MainWindow(QMainWindow):
         self.mark_collected_action = self.action_buttons["mark_collected"]
         self.create_invoice_action.setShortcut(QKeySequence("Ctrl+I"))
         # Shown only while the selected record has an action of unknown outcome.
-        self.check_action = self._action("Check at the service", "checkAction", "sync", CHECK_TIP)
+        check = ACTIONS[ActionName.CHECK]
+        self.check_action = self._action(check.button, check.object_name, check.icon, check.tip)
         self.retry_action = self._action("Retry…", "retryAction", "invoice", RETRY_TIP)
         self.check_action.setVisible(False)
         self.retry_action.setVisible(False)
