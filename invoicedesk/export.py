@@ -71,6 +71,11 @@ def write(rows: Iterable[Row], fmt: str, path: Path) -> int:
     """Write atomically (a crash never leaves half a file); returns how many rows."""
     data = [row_dict(r) for r in rows]
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(data, fmt), encoding="utf-8", newline="")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(render(data, fmt), encoding="utf-8", newline="")
+        os.replace(tmp, path)
+    finally:
+        # After a failed write or rename (a folder in the way, a full disk) nothing is left
+        # behind; after a good one the temp file is already gone.
+        tmp.unlink(missing_ok=True)
     return len(data)
