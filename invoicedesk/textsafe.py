@@ -54,6 +54,25 @@ def one_line(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+_LONG_RUN = re.compile(r"\S{121,}")
+_BREAK_EVERY = 30
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space every 30 characters of any run over 120 without a space.
+
+    A word-wrapped label cannot break an unbroken run, so one such run makes it (and the pane
+    around it) as wide as the run. Ordinary words, emails and links are shorter and untouched,
+    so copying them from the window gives exactly what the service sent.
+    """
+
+    def split(match: re.Match[str]) -> str:
+        run = match.group()
+        return "\u200b".join(run[i : i + _BREAK_EVERY] for i in range(0, len(run), _BREAK_EVERY))
+
+    return _LONG_RUN.sub(split, text)
+
+
 def human_size(chars: int) -> str:
     """A length of text as staff read a file size: "512 characters", "38 kB", "10 MB"."""
     if chars < 1000:
