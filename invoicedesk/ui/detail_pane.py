@@ -45,6 +45,7 @@ from invoicedesk.domain import (
     Order,
 )
 from invoicedesk.rules import InvoicePreview, format_money, invoice_preview
+from invoicedesk.textsafe import breakable, capped
 from invoicedesk.ui.icons import icon
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,9 @@ GIFT_BG = QColor("#f1ebfb")
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """Payload text as rich text: capped (a 10 MB name froze the window for 23 s), breakable
+    (one unbroken run must not widen the pane), escaped."""
+    return html.escape(breakable(capped(str(text))), quote=True)
 
 
 def _is_web_url(url: str) -> bool:
@@ -251,12 +254,12 @@ class _FitTable(QTableWidget):
 
 
 def _cell(text: str, *, money: bool = False, tip: str = "") -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
+    item = QTableWidgetItem(breakable(capped(text)))
     item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
     if money:
         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     if tip:
-        item.setToolTip(tip)
+        item.setToolTip(capped(tip))
     return item
 
 
@@ -490,6 +493,7 @@ class DetailPane(QWidget):
         return format_money(amount, currency, self.money_locale)
 
     def _set_status(self, label: str, tone: str) -> None:
+        label = capped(label, 80)
         bg, fg = _TONES.get(tone, _TONES["grey"])
         self.status_chip.setText(label)
         self.status_chip.setAccessibleName(f"Status: {label}")
@@ -504,7 +508,7 @@ class DetailPane(QWidget):
         cur = order.currency
         self.source_icon.setPixmap(icon("jumpseller").pixmap(28, 28))
         self.source_icon.setToolTip("Jumpseller web store order")
-        self.title.setText(f"Order {order.id}")
+        self.title.setText(f"Order {capped(str(order.id), 40)}")
         label = ORDER_STATUS_LABELS.get(order.status, order.status_label or order.status)
         if order.status_label and order.status_label.lower() != label.lower():
             label = f"{label} ({order.status_label})"
@@ -725,7 +729,7 @@ class DetailPane(QWidget):
         cur = inv.currency
         self.source_icon.setPixmap(icon("marketplacer").pixmap(28, 28))
         self.source_icon.setToolTip("Marketplacer marketplace invoice")
-        self.title.setText(f"Invoice {inv.id}")
+        self.title.setText(f"Invoice {capped(str(inv.id), 40)}")
         self._set_status(inv.status_label, _INVOICE_TONES.get(inv.status, "grey"))
         meta = [
             f"Marketplacer seller <b>{_e(inv.account)}</b>",
