@@ -10,11 +10,14 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from invoicedesk.cache import Row
+
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 FIELDS = (
     "source",
@@ -56,7 +59,10 @@ def row_dict(row: Row) -> dict[str, Any]:
 def render(rows: Iterable[dict[str, Any]], fmt: str) -> str:
     """CSV (with a header, CRLF as RFC 4180 says) or a JSON array."""
     if fmt == "json":
-        return json.dumps(list(rows), ensure_ascii=False, indent=1) + "\n"
+        text = json.dumps(list(rows), ensure_ascii=False, indent=1) + "\n"
+        # json escapes C0 controls only; DEL, C1 and bidi controls would reach a terminal raw.
+        # As \u escapes they are the same characters to any JSON reader: the data stays exact.
+        return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r}")
     buf = io.StringIO()
