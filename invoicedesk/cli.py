@@ -256,10 +256,16 @@ def table_line(d: dict[str, object]) -> str:
 
 
 class _Progress:
+    """Sync progress for a person watching a terminal; a script or a scheduled job gets only the
+    summary and error lines, so a failure stays one line it can read or mail."""
+
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.shown = stream.isatty()
 
     def __call__(self, p: SyncProgress) -> None:
+        if not self.shown:
+            return
         total = f"/{p.total}" if p.total else ""
         self.stream.write(f"{p.account}: {p.phase} {p.done}{total}\n")
         self.stream.flush()
