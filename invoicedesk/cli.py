@@ -213,6 +213,16 @@ def _query(args: argparse.Namespace) -> Query:
 
 
 def _list_or_export(cache: Cache, args: argparse.Namespace) -> int:
+    try:
+        return _print_records(cache, args)
+    except BrokenPipeError:
+        # The reader stopped early (``invoicedesk list | head``): nothing to explain. Point
+        # stdout at /dev/null so the interpreter's last flush does not raise a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+
+
+def _print_records(cache: Cache, args: argparse.Namespace) -> int:
     rows = [export.row_dict(r) for r in cache.iter_all(_query(args))]
     if args.command == "list" and not args.json:
         out = sys.stdout

@@ -11,6 +11,7 @@ import argparse
 import copy
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from invoicedesk.cli import build_parser, output_file, record_id, table_line
 from invoicedesk.domain import parse_order
 from invoicedesk.textsafe import breakable, capped, human_size, one_line, terminal_safe
 from invoicedesk.transport import service_messages
-from tests.cli_helpers import cli_env, run_cli
+from tests.cli_helpers import cli_env, invoicedesk_cmd, run_cli
 from tests.fixtures import FIXTURES
 
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # \t, \n checked apart
@@ -177,3 +178,21 @@ def test_all_pending_skips_an_account_no_longer_configured_with_one_line(hostile
         "the account is no longer configured",
         "0 of 0 orders invoiced",
     ]
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """``invoicedesk list | head -1`` ended in a BrokenPipeError traceback."""
+    cache = Cache.open(tmp_path / "data")
+    cache.upsert([_order(3000 + i, f"Customer {i}") for i in range(3000)])
+    cache.close()
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    env = cli_env(tmp_path / "data", {}, config)
+    proc = subprocess.Popen(invoicedesk_cmd("list"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith("jumpseller")
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "Error" not in err, err
