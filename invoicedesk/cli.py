@@ -89,7 +89,9 @@ def output_file(text: str) -> Path:
     """A file the export can create or replace: its folder exists and it is not itself a folder."""
     path = Path(text)
     try:
-        if not text or path.is_dir():
+        if not text:
+            raise argparse.ArgumentTypeError("name a file")
+        if path.is_dir():
             raise argparse.ArgumentTypeError(f"'{text}' is a folder; name a file in it")
         folder = path.parent
         if not folder.is_dir():
