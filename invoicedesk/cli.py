@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import logging
 import os
 import sys
@@ -228,6 +229,10 @@ def _print_records(cache: Cache, args: argparse.Namespace) -> int:
     rows = [export.row_dict(r) for r in cache.iter_all(_query(args))]
     if args.command == "list" and not args.json:
         out = sys.stdout
+        if isinstance(out, io.TextIOWrapper):
+            # A name a legacy code page cannot hold (李 in cp1252, when redirected on Windows)
+            # is shown as \u674e instead of ending the listing in a UnicodeEncodeError.
+            out.reconfigure(errors="backslashreplace")
         for d in rows:
             out.write(table_line(d))
         print(f"{len(rows)} records", file=sys.stderr)
@@ -241,8 +246,20 @@ def _print_records(cache: Cache, args: argparse.Namespace) -> int:
             return EXIT_FAILED
         print(f"{count} records written to {terminal_safe(str(args.output))}", file=sys.stderr)
     else:
-        sys.stdout.write(export.render(rows, fmt))
+        _write_utf8(export.render(rows, fmt))
     return EXIT_OK
+
+
+def _write_utf8(text: str) -> None:
+    """CSV and JSON on stdout are UTF-8 bytes, the same as ``--output`` writes, whatever the
+    locale: a cp1252 stdout could not hold every customer name, and the data must stay exact."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # stdout replaced by a text-only stream (tests, embedding)
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
 
 
 def table_line(d: dict[str, object]) -> str:

@@ -196,3 +196,27 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
     err = proc.stderr.read()
     proc.wait(timeout=60)
     assert "Traceback" not in err and "Error" not in err, err
+
+
+def test_a_legacy_code_page_never_ends_the_listing_and_data_stays_utf8(tmp_path: Path) -> None:
+    """Redirected on Windows, stdout is cp1252: '李' ended list and export in UnicodeEncodeError."""
+    name = "José Ñúñez 李"
+    cache = Cache.open(tmp_path / "data")
+    cache.upsert([_order(4000, name)])
+    cache.close()
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    env = cli_env(tmp_path / "data", {}, config) | {"PYTHONIOENCODING": "cp1252"}
+
+    def run(*argv: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(invoicedesk_cmd(*argv), env=env, capture_output=True, timeout=60)
+
+    table = run("list")
+    assert table.returncode == 0, table.stderr
+    assert "José Ñúñez \\u674e".encode("cp1252") in table.stdout
+    listed = run("list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout.decode("utf-8"))[0]["customer"] == name
+    exported = run("export", "--format", "csv")
+    assert exported.returncode == 0, exported.stderr
+    assert name in exported.stdout.decode("utf-8")
