@@ -20,8 +20,9 @@ from typing import NoReturn, TextIO
 from invoicedesk import APP_NAME, __version__, export
 from invoicedesk.actions import ActionOutcome, ActionRefusedError, Actions
 from invoicedesk.cache import Cache, Query
-from invoicedesk.config import Config, KeyringSecrets, SecretSource, data_dir, load_config
+from invoicedesk.config import Config, KeyringSecrets, SecretSource, data_dir, load_config, log_dir
 from invoicedesk.errors import InvoiceDeskError
+from invoicedesk.logs import setup_logging
 from invoicedesk.needs import label
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
@@ -189,12 +190,16 @@ def _quiet_logging() -> None:
     still echoes them for debugging.
     """
     root = logging.getLogger()
+    if root.handlers:
+        return
+    try:
+        folder = log_dir()
+    except OSError:  # no writable log folder: the data folder's own error is the one line
+        root.addHandler(logging.NullHandler())
+        return
+    setup_logging(folder=folder)
     if not root.handlers:
-        from invoicedesk.logs import setup_logging
-
-        setup_logging()
-        if not root.handlers:  # no writable log folder: drop the records rather than echo them
-            root.addHandler(logging.NullHandler())
+        root.addHandler(logging.NullHandler())
 
 
 def _err(message: str) -> None:

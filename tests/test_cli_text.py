@@ -220,3 +220,20 @@ def test_a_legacy_code_page_never_ends_the_listing_and_data_stays_utf8(tmp_path:
     exported = run("export", "--format", "csv")
     assert exported.returncode == 0, exported.stderr
     assert name in exported.stdout.decode("utf-8")
+
+
+def test_a_failed_sync_is_one_line_and_its_warning_goes_to_the_log_file(tmp_path: Path) -> None:
+    """The sync's own warning used to reach stderr as a second, unprefixed line."""
+    config = tmp_path / "config.toml"
+    config.write_text('[[jumpseller]]\nname = "shop"\nlogin = "shop"\napi_url = "http://127.0.0.1:9/v1"\n'
+                      'token_env = "NO_SUCH_TOKEN_VAR"\n')
+    env = cli_env(tmp_path / "data", {}, config)
+    env.pop("NO_SUCH_TOKEN_VAR", None)
+    out = run_cli(env, "sync")
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == [
+        "invoicedesk: shop: No API token for account 'shop': set $NO_SUCH_TOKEN_VAR or store it "
+        "with the Accounts dialog."
+    ]
+    logged = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "data" / "logs").glob("*.log"))
+    assert "sync of shop failed" in logged
