@@ -87,3 +87,17 @@ def test_one_long_unbroken_run_does_not_widen_the_pane(qtbot) -> None:
     pane.show_record(_order(1027, fullname="y" * 100_000, email="e" * 5000 + "@example.com"), [])
     assert "… (100 kB)" in pane.customer.text()
     assert pane._scroll.widget().minimumSizeHint().width() < 600
+
+
+def test_a_long_tracking_link_opens_exactly_as_sent_and_an_absurd_one_is_not_a_link(qtbot) -> None:
+    """Capping and wrap points are for text: an address with a zero-width space would not open."""
+    from dataclasses import replace
+
+    pane = DetailPane()
+    qtbot.addWidget(pane)
+    url = "https://track.example.com/parcel?" + "id=33PKP0004327&" + "x" * 300
+    pane.show_record(replace(_order(1028), tracking_url=url, tracking_number="33PKP0004327"), [])
+    assert f'href="{url.replace("&", "&amp;")}"' in pane.shipments.text()
+    huge = "https://track.example.com/" + "y" * TEN_MB
+    pane.show_record(replace(_order(1029), tracking_url=huge, tracking_number="33PKP0004328"), [])
+    assert "href" not in pane.shipments.text() and "33PKP0004328" in pane.shipments.text()

@@ -45,7 +45,7 @@ from invoicedesk.domain import (
     Order,
 )
 from invoicedesk.rules import InvoicePreview, format_money, invoice_preview
-from invoicedesk.textsafe import breakable, capped
+from invoicedesk.textsafe import DISPLAY_LIMIT, breakable, capped
 from invoicedesk.ui.icons import icon
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,12 @@ def _is_web_url(url: str) -> bool:
 
 
 def _link(url: str, text: str) -> str:
-    return f'<a href="{_e(url.strip())}">{_e(text)}</a>' if _is_web_url(url) else _e(text)
+    """A link with the address exactly as sent (never capped or broken up: it must still open);
+    an address too long to be a real one is shown as text only."""
+    url = url.strip()
+    if len(url) > DISPLAY_LIMIT or not _is_web_url(url):
+        return _e(text)
+    return f'<a href="{html.escape(url, quote=True)}">{_e(text)}</a>'
 
 
 def when(moment: datetime | None) -> str:
