@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from invoicedesk import APP_NAME, __version__, export
 from invoicedesk.actions import ActionOutcome, ActionRefusedError, Actions
 from invoicedesk.cache import Cache, Query
-from invoicedesk.config import Config, KeyringSecrets, SecretSource, data_dir, load_config
+from invoicedesk.config import Config, KeyringSecrets, SecretSource, data_dir, load_config, log_dir
 from invoicedesk.errors import InvoiceDeskError
+from invoicedesk.logs import setup_logging
 from invoicedesk.needs import label
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
+from invoicedesk.textsafe import has_unsafe, terminal_safe
 
 COMMANDS = ("sync", "list", "invoice", "credit-note", "check", "mark", "export")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -43,8 +48,65 @@ def is_command(argv: Sequence[str]) -> bool:
     return False
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command line's one-line errors: no usage block, control chars escaped.
+
+    Subparsers inherit the class (``add_subparsers`` uses ``type(self)``), so every bad
+    argument of every command ends the same way: one line on stderr and exit status 2.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"invoicedesk: {terminal_safe(message)} (see '{self.prog} --help')\n")
+
+
+_MAX_ID_DIGITS = 18  # ids of both services fit a signed 64-bit integer
+
+
+def record_id(text: str) -> str:
+    """An order or invoice number: a positive whole number in plain digits ("1026", not "1e3")."""
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > _MAX_ID_DIGITS:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an order or invoice number (digits only)")
+    if int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an order or invoice number (it must be 1 or more)")
+    return str(int(text))
+
+
+def plain_text(text: str) -> str:
+    """A tracking number or carrier: one line, no control characters (they would reach the service)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    if has_unsafe(text):
+        raise argparse.ArgumentTypeError(f"'{text}' holds control characters")
+    return text
+
+
+def note_text(text: str) -> str:
+    """A note to the customer: line breaks and tabs are fine, other control characters are not."""
+    if has_unsafe(text.replace("\n", " ").replace("\t", " ")):
+        raise argparse.ArgumentTypeError(f"'{text}' holds control characters")
+    return text
+
+
+def output_file(text: str) -> Path:
+    """A file the export can create or replace: its folder exists and it is not itself a folder."""
+    path = Path(text)
+    try:
+        if not text:
+            raise argparse.ArgumentTypeError("name a file")
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"'{text}' is a folder; name a file in it")
+        folder = path.parent
+        if not folder.is_dir():
+            raise argparse.ArgumentTypeError(f"'{text}': the folder '{folder}' does not exist")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise argparse.ArgumentTypeError(f"'{text}': the folder '{folder}' cannot be written")
+    except OSError as exc:  # a name too long for the file system, a loop of symlinks, ...
+        raise argparse.ArgumentTypeError(f"'{text}' cannot be used ({exc.strerror or exc})") from None
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="invoicedesk", description=f"{APP_NAME} command line.")
+    p = _Parser(prog="invoicedesk", description=f"{APP_NAME} command line.")
     p.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     p.add_argument("--config", type=Path, help="configuration file (TOML)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -60,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     inv = sub.add_parser("invoice", help="create the invoice of a paid Jumpseller order")
     inv.add_argument("--account")
-    inv.add_argument("order_id", nargs="?")
+    inv.add_argument("order_id", nargs="?", type=record_id)
     inv.add_argument("--all-pending", action="store_true", help="every cached paid order without invoice")
     inv.add_argument(
         "--force",
@@ -76,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cn = sub.add_parser("credit-note", help="issue the credit note of a canceled, invoiced order")
     cn.add_argument("--account")
-    cn.add_argument("order_id")
+    cn.add_argument("order_id", type=record_id)
     cn.add_argument("--force", action="store_true")
 
     ck = sub.add_parser(
@@ -90,20 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     msub = mark.add_subparsers(dest="what", required=True)
     sent = msub.add_parser("sent")
     sent.add_argument("--account")
-    sent.add_argument("invoice_id")
-    sent.add_argument("--tracking", required=True)
-    sent.add_argument("--carrier", required=True)
-    sent.add_argument("--note", default="")
+    sent.add_argument("invoice_id", type=record_id)
+    sent.add_argument("--tracking", required=True, type=plain_text)
+    sent.add_argument("--carrier", required=True, type=plain_text)
+    sent.add_argument("--note", default="", type=note_text)
     sent.add_argument("--force", action="store_true")
     for what in ("ready", "collected"):
         m = msub.add_parser(what)
         m.add_argument("--account")
-        m.add_argument("invoice_id")
+        m.add_argument("invoice_id", type=record_id)
         m.add_argument("--force", action="store_true")
 
     ex = sub.add_parser("export", help="export cached records as CSV or JSON (no network)")
     ex.add_argument("--format", choices=("csv", "json"), required=True)
-    ex.add_argument("--output", type=Path)
+    ex.add_argument("--output", type=output_file)
     _filters(ex)
     return p
 
@@ -118,6 +180,7 @@ def _filters(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str], *, secrets: SecretSource | None = None, config: Config | None = None) -> int:
     args = build_parser().parse_args(list(argv))
+    _quiet_logging()
     try:
         cfg = config if config is not None else load_config(args.config)
         folder = data_dir()
@@ -136,8 +199,29 @@ def main(argv: Sequence[str], *, secrets: SecretSource | None = None, config: Co
         cache.close()
 
 
+def _quiet_logging() -> None:
+    """Log records go to the log file, not to stderr: the command's own line says what failed.
+
+    Without a handler Python's last-resort handler would print every warning (say, "sync of
+    shop failed: ...") to stderr as a second, unprefixed line. ``INVOICEDESK_LOG_STDERR=1``
+    still echoes them for debugging.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    try:
+        folder = log_dir()
+    except OSError:  # no writable log folder: the data folder's own error is the one line
+        root.addHandler(logging.NullHandler())
+        return
+    setup_logging(folder=folder)
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
+
+
 def _err(message: str) -> None:
-    print(f"invoicedesk: {message}", file=sys.stderr)
+    """One line on stderr, whatever the message quotes (a service's words, a config value)."""
+    print(f"invoicedesk: {terminal_safe(message)}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------- offline commands
@@ -154,35 +238,85 @@ def _query(args: argparse.Namespace) -> Query:
 
 
 def _list_or_export(cache: Cache, args: argparse.Namespace) -> int:
+    try:
+        return _print_records(cache, args)
+    except BrokenPipeError:
+        # The reader stopped early (``invoicedesk list | head``): nothing to explain. Point
+        # stdout at /dev/null so the interpreter's last flush does not raise a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+
+
+def _print_records(cache: Cache, args: argparse.Namespace) -> int:
     rows = [export.row_dict(r) for r in cache.iter_all(_query(args))]
     if args.command == "list" and not args.json:
         out = sys.stdout
+        if isinstance(out, io.TextIOWrapper):
+            # A name a legacy code page cannot hold (李 in cp1252, when redirected on Windows)
+            # is shown as \u674e instead of ending the listing in a UnicodeEncodeError.
+            out.reconfigure(errors="backslashreplace")
         for d in rows:
-            total = f"{d['total']} {d['currency']}" if d["total"] is not None else "—"
-            need = label(d["needs_action"]) if d["needs_action"] else ""
-            out.write(
-                f"{d['source']:<12} {d['account']:<14} {d['id']:>10}  {(d['date'] or '')[:10]:<10}  "
-                f"{d['customer'][:28]:<28} {total:>16}  {d['status']:<16} {need}\n"
-            )
+            out.write(table_line(d))
         print(f"{len(rows)} records", file=sys.stderr)
         return EXIT_OK
     fmt = "json" if args.command == "list" else args.format
     if args.command == "export" and args.output:
-        count = export.write(cache.iter_all(_query(args)), fmt, args.output)
-        print(f"{count} records written to {args.output}", file=sys.stderr)
+        try:
+            count = export.write(cache.iter_all(_query(args)), fmt, args.output)
+        except OSError as exc:  # the folder went away, the disk is full, ...
+            _err(f"cannot write {args.output}: {exc.strerror or exc.__class__.__name__}")
+            return EXIT_FAILED
+        print(f"{count} records written to {terminal_safe(str(args.output))}", file=sys.stderr)
     else:
-        sys.stdout.write(export.render(rows, fmt))
+        _write_utf8(export.render(rows, fmt))
     return EXIT_OK
+
+
+def _write_utf8(text: str) -> None:
+    """CSV and JSON on stdout are UTF-8 bytes, the same as ``--output`` writes, whatever the
+    locale: a cp1252 stdout could not hold every customer name, and the data must stay exact."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # stdout replaced by a text-only stream (tests, embedding)
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
+
+
+def table_line(d: dict[str, object]) -> str:
+    """One record of ``invoicedesk list`` as one terminal line (see :mod:`invoicedesk.textsafe`).
+
+    Every field is escaped before it is cut to its column: a cut only shortens a visible escape
+    such as ``\\x1b``, never lets a raw control character through, and a CR or LF in a customer
+    name cannot split the record over two lines.
+    """
+
+    def cell(value: object) -> str:
+        return terminal_safe("" if value is None else str(value))
+
+    total = f"{cell(d['total'])} {cell(d['currency'])}" if d["total"] is not None else "—"
+    need = label(str(d["needs_action"])) if d["needs_action"] else ""
+    return (
+        f"{cell(d['source']):<12} {cell(d['account']):<14} {cell(d['id']):>10}  {cell(d['date'])[:10]:<10}  "
+        f"{cell(d['customer'])[:28]:<28} {total:>16}  {cell(d['status']):<16} {cell(need)}\n"
+    )
 
 
 # ---------------------------------------------------------------------- network commands
 
 
 class _Progress:
+    """Sync progress for a person watching a terminal; a script or a scheduled job gets only the
+    summary and error lines, so a failure stays one line it can read or mail."""
+
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.shown = stream.isatty()
 
     def __call__(self, p: SyncProgress) -> None:
+        if not self.shown:
+            return
         total = f"/{p.total}" if p.total else ""
         self.stream.write(f"{p.account}: {p.phase} {p.done}{total}\n")
         self.stream.flush()
@@ -280,6 +414,13 @@ async def _invoice(args: argparse.Namespace, cfg: Config, actions: Actions, cach
         )
     query = Query(source="jumpseller", account=args.account, needs_action=True)
     pending = [r.summary for r in cache.iter_all(query, sort="id", descending=False)]
+    # Orders of an account removed from the configuration stay in the cache: skip them with
+    # one line instead of failing once per order.
+    configured = {a.name for a in cfg.jumpseller}
+    for gone in sorted({s.account for s in pending} - configured):
+        count = sum(1 for s in pending if s.account == gone and s.needs_action == "invoice")
+        _err(f"skipping {count} cached orders of '{gone}': the account is no longer configured")
+    pending = [s for s in pending if s.account in configured]
     todo = [s for s in pending if s.needs_action == "invoice"]
     # Outcomes still unknown from earlier runs keep the run from reporting success until staff
     # have checked them (``invoicedesk check ORDER``).

@@ -13,6 +13,7 @@ Where things live:
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,15 @@ from invoicedesk.errors import ConfigError
 
 DEFAULT_JUMPSELLER_API = "https://api.jumpseller.com/v1"
 KEYRING_SERVICE = APP_NAME
+
+# A hand-written configuration is a few kB; a bigger file is a mistake, not a config.
+MAX_CONFIG_BYTES = 1_000_000
+MAX_NAME_CHARS = 100
+MAX_AUTO_SYNC_MINUTES = 7 * 24 * 60
+# Control characters (C0, DEL, C1), line separators and bidi controls: never in a name, a login
+# or a URL. A NUL cuts the string short in C code (keyring, SQLite), a CR/LF splits log lines.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,14 +150,25 @@ def load_config(path: Path | None = None) -> Config:
     """Read and validate the config file; a missing default file is an empty configuration."""
     explicit = path is not None or "INVOICEDESK_CONFIG" in os.environ
     cfg_path = path if path is not None else default_config_path()
-    if not cfg_path.exists():
+    try:
+        exists = cfg_path.exists()
+    except OSError as exc:  # a name too long for the file system, a loop of symlinks
+        raise ConfigError(f"{cfg_path}: cannot be read ({exc.__class__.__name__}).") from None
+    if not exists:
         if explicit:
             raise ConfigError(f"{cfg_path}: no such configuration file.")
         return Config(path=cfg_path)
     try:
-        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        with cfg_path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            limit = f"{MAX_CONFIG_BYTES // 1000} kB"
+            raise ConfigError(f"{cfg_path}: too large for a configuration file (over {limit}).")
+        data = tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{cfg_path}: not valid TOML ({exc}).") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(f"{cfg_path}: not valid TOML (values nested too deeply).") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{cfg_path}: cannot be read ({exc.__class__.__name__}).") from None
     return parse_config(data, path=cfg_path)
@@ -167,8 +188,11 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
     if dupes:
         raise ConfigError(f"{where}: account name '{dupes[0]}' is used more than once.")
     auto = data.get("auto_sync_minutes", 0)
-    if not isinstance(auto, int) or isinstance(auto, bool) or auto < 0:
-        raise ConfigError(f"{where}: 'auto_sync_minutes' must be a whole number of minutes, 0 = off.")
+    if not isinstance(auto, int) or isinstance(auto, bool) or not 0 <= auto <= MAX_AUTO_SYNC_MINUTES:
+        raise ConfigError(
+            f"{where}: 'auto_sync_minutes' must be a whole number of minutes from 0 (off) "
+            f"to {MAX_AUTO_SYNC_MINUTES} (a week)."
+        )
     return Config(jumpseller=js, marketplacer=mp, auto_sync_minutes=auto, path=path)
 
 
@@ -183,15 +207,32 @@ def _str(entry: Mapping[str, Any], key: str, where: str, *, required: bool = Fal
     value = entry.get(key, "")
     if not isinstance(value, str):
         raise ConfigError(f"{where}: '{key}' must be a string, not {type(value).__name__}.")
+    if _CONTROL.search(value):
+        raise ConfigError(f"{where}: '{key}' must not contain control characters.")
     if required and not value.strip():
         raise ConfigError(f"{where}: '{key}' is required.")
     return value.strip()
 
 
+def _name(entry: Mapping[str, Any], where: str) -> str:
+    name = _str(entry, "name", where, required=True)
+    if len(name) > MAX_NAME_CHARS:
+        raise ConfigError(f"{where}: 'name' must be at most {MAX_NAME_CHARS} characters.")
+    return name
+
+
 def _url(value: str, key: str, where: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        hostname, port = parts.hostname, parts.port  # .port raises on ":99999" or ":abc"
+    except ValueError as exc:  # "https://[zz/v1": an unclosed IPv6 bracket
+        raise ConfigError(f"{where}: '{key}' is not a valid URL ({exc}).") from None
+    if any(ch.isspace() for ch in value):
+        raise ConfigError(f"{where}: '{key}' must not contain spaces, got '{value}'.")
+    if parts.scheme not in ("http", "https") or not hostname:
         raise ConfigError(f"{where}: '{key}' must be an http(s) URL, got '{value}'.")
+    if port == 0:
+        raise ConfigError(f"{where}: '{key}' has port 0; a port is 1 to 65535.")
     if parts.username or parts.password or parts.query:
         raise ConfigError(f"{where}: '{key}' must not carry credentials or a query string.")
     if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
@@ -201,7 +242,7 @@ def _url(value: str, key: str, where: str) -> str:
 
 def _env_name(entry: Mapping[str, Any], key: str, where: str) -> str:
     value = _str(entry, key, where)
-    if value and not value.replace("_", "").isalnum():
+    if value and not _ENV_NAME.fullmatch(value):
         raise ConfigError(f"{where}: '{key}' must name an environment variable, got '{value}'.")
     return value
 
@@ -225,7 +266,7 @@ def _jumpseller(entry: Mapping[str, Any], where: str, index: int) -> JumpsellerA
     for key in entry:
         if key not in known:
             raise ConfigError(f"{at}: unknown key '{key}'.")
-    name = _str(entry, "name", at, required=True)
+    name = _name(entry, at)
     at = f"{where} [[jumpseller]] '{name}'"
     api_url = _str(entry, "api_url", at) or DEFAULT_JUMPSELLER_API
     invoicing = _str(entry, "invoicing_url", at)
@@ -248,10 +289,10 @@ def _marketplacer(entry: Mapping[str, Any], where: str, index: int) -> Marketpla
     for key in entry:
         if key not in known:
             raise ConfigError(f"{at}: unknown key '{key}'.")
-    name = _str(entry, "name", at, required=True)
+    name = _name(entry, at)
     at = f"{where} [[marketplacer]] '{name}'"
     currency = _str(entry, "currency", at) or "AUD"
-    if len(currency) != 3 or not currency.isalpha():
+    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
         raise ConfigError(f"{at}: 'currency' must be a 3-letter ISO 4217 code, got '{currency}'.")
     return MarketplacerAccount(
         name=name,

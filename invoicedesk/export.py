@@ -10,11 +10,14 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from invoicedesk.cache import Row
+
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 FIELDS = (
     "source",
@@ -56,7 +59,10 @@ def row_dict(row: Row) -> dict[str, Any]:
 def render(rows: Iterable[dict[str, Any]], fmt: str) -> str:
     """CSV (with a header, CRLF as RFC 4180 says) or a JSON array."""
     if fmt == "json":
-        return json.dumps(list(rows), ensure_ascii=False, indent=1) + "\n"
+        text = json.dumps(list(rows), ensure_ascii=False, indent=1) + "\n"
+        # json escapes C0 controls only; DEL, C1 and bidi controls would reach a terminal raw.
+        # As \u escapes they are the same characters to any JSON reader: the data stays exact.
+        return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r}")
     buf = io.StringIO()
@@ -71,6 +77,11 @@ def write(rows: Iterable[Row], fmt: str, path: Path) -> int:
     """Write atomically (a crash never leaves half a file); returns how many rows."""
     data = [row_dict(r) for r in rows]
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(data, fmt), encoding="utf-8", newline="")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(render(data, fmt), encoding="utf-8", newline="")
+        os.replace(tmp, path)
+    finally:
+        # After a failed write or rename (a folder in the way, a full disk) nothing is left
+        # behind; after a good one the temp file is already gone.
+        tmp.unlink(missing_ok=True)
     return len(data)

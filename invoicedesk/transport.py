@@ -47,6 +47,7 @@ from invoicedesk.errors import (
     ServiceError,
     UnavailableError,
 )
+from invoicedesk.textsafe import has_unsafe, one_line
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -537,18 +538,34 @@ def service_messages(body: bytes) -> list[str]:
 
     Understands ``{"message": ...}``, ``{"error": ...}``, ``{"errors": ["..."]}``,
     ``{"errors": [{"title", "detail"}]}`` (detail preferred, else title) and Rails-style
-    ``{"errors": {"field": ["..."]}}``. Plain short text is returned as it came; an HTML
-    page yields nothing (staff cannot read markup).
+    ``{"errors": {"field": ["..."]}}``. Plain short text is returned on one line; an HTML
+    page yields nothing (staff cannot read markup). JSON cut short (a proxy's size limit, a
+    dropped connection) is never shown raw: the messages that arrived whole are salvaged, else
+    nothing (the caller then says "refused (HTTP 422)"). A message with a line break or a
+    control character, or over 500 characters, is made one line of at most 500.
     """
     if not body.strip():
         return []
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         if _looks_like_html(body):
             return []
         text = body.decode("utf-8", "replace").strip()
-        return [text[:500]] if text else []
+        if text[:1] not in ("{", "["):
+            return [one_line(text, 500)] if text else []
+        # Cut-short JSON: the whole strings after the keys error bodies use for human words.
+        found: list[str] = []
+        field = r'"(?:detail|title|message|error|error_description)"\s*:\s*("(?:[^"\\]|\\.)*")'
+        for match in re.finditer(field, text[:100_000]):
+            try:
+                value = json.loads(match.group(1))
+            except ValueError:
+                continue
+            cleaned = one_line(value, 500) if isinstance(value, str) else ""
+            if cleaned and cleaned not in found and len(found) < 20:
+                found.append(cleaned)
+        return found
     out: list[str] = []
 
     def take(value: object, prefix: str = "") -> None:
@@ -571,13 +588,17 @@ def service_messages(body: bytes) -> list[str]:
             for item in value:
                 take(item, prefix)
 
-    if isinstance(data, Mapping):
-        for key in ("message", "error", "errors", "error_description"):
-            if key in data:
-                take(data[key])
-    elif isinstance(data, list | str):
-        take(data)
-    return out
+    try:
+        if isinstance(data, Mapping):
+            for key in ("message", "error", "errors", "error_description"):
+                if key in data:
+                    take(data[key])
+        elif isinstance(data, list | str):
+            take(data)
+    except RecursionError:  # absurdly nested error objects: keep what was read
+        pass
+    # Verbatim unless a message holds a line break or control character, or runs long.
+    return [m if len(m) <= 500 and not has_unsafe(m) else one_line(m, 500) for m in out[:20]]
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

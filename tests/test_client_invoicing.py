@@ -14,7 +14,6 @@ import json
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -35,9 +34,10 @@ from invoicedesk.errors import (
     RejectedError,
 )
 from invoicedesk.transport import RetryConfig, make_http_client
+from tests.fixtures import FIXTURES
 
 T = TypeVar("T")
-REFERENCE = Path("/work/shared/reference/jumpseller")
+REFERENCE = FIXTURES / "jumpseller"
 FAST = RetryConfig(base_delay=0.01, max_delay=0.05, total_time=20.0)
 TAX_ID_REQUIRED = "Customer tax ID is required for invoice generation"
 

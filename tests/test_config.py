@@ -119,3 +119,66 @@ def test_env_var_wins_over_keyring_and_missing_secret_says_how_to_fix(
     assert resolve_secret("MY_TOKEN", "k", secrets, what="API token", account="a") == "from-keyring"
     with pytest.raises(ConfigError, match=r"No API token for account 'a': set \$MY_TOKEN"):
         resolve_secret("MY_TOKEN", "missing", secrets, what="API token", account="a")
+
+
+# --------------------------------------------------------------------------- hostile files
+
+_JS = '[[jumpseller]]\nname = "a"\nlogin = "a"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (_JS + 'api_url = "https://[zz/v1"\n', "'api_url' is not a valid URL"),
+        (_JS + 'api_url = "https://api.example.com:99999/v1"\n', "'api_url' is not a valid URL"),
+        (_JS + 'api_url = "https://api.example.com:abc/v1"\n', "'api_url' is not a valid URL"),
+        (_JS + 'api_url = "https://api.example.com:0/v1"\n', "port 0"),
+        (_JS + 'invoicing_url = "https://bill ing.example.com/x"\n', "must not contain spaces"),
+        ('[[jumpseller]]\nname = "a\\u0000b"\nlogin = "a"\n', "'name' must not contain control characters"),
+        ('[[jumpseller]]\nname = "a\\nb"\nlogin = "a"\n', "'name' must not contain control characters"),
+        ('[[jumpseller]]\nname = "a\\u202eb"\nlogin = "a"\n', "'name' must not contain control characters"),
+        ('[[jumpseller]]\nname = "a"\nlogin = "a\\u001b[31m"\n', "'login' must not contain control characters"),
+        (f'[[jumpseller]]\nname = "{"n" * 101}"\nlogin = "a"\n', "at most 100 characters"),
+        (_JS + 'token_env = "1TOKEN"\n', "must name an environment variable"),
+        (_JS + 'token_env = "TÖKEN"\n', "must name an environment variable"),
+        ('[[marketplacer]]\nname = "m"\napi_url = "https://x.example"\ncurrency = "ÄÖÜ"\n', "ISO 4217"),
+        ("auto_sync_minutes = 1000000000000000000000\n", "'auto_sync_minutes' must be a whole number"),
+        ("auto_sync_minutes = -1\n", "'auto_sync_minutes' must be a whole number"),
+        ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ("x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n", "nested too deeply"),
+    ],
+)
+def test_hostile_config_is_one_config_error(tmp_path: Path, text: str, fragment: str) -> None:
+    """Each of these raised ValueError or RecursionError, or was accepted, before."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert fragment in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_config_bytes_that_are_not_a_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xff\xfe[[jumpseller]]")
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(path)
+    path.write_bytes(b"# padding\n" * 110_000)  # 1.1 MB of comments
+    with pytest.raises(ConfigError, match="too large"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(tmp_path)  # a folder
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(tmp_path / ("n" * 5000))  # a name too long for the file system
+
+
+def test_good_urls_with_ports_and_ipv6_still_load() -> None:
+    cfg = parse_config(
+        {
+            "jumpseller": [{"name": "a", "login": "a", "api_url": "https://api.example.com:8443/v1"}],
+            "marketplacer": [{"name": "m", "api_url": "http://[::1]:8080"}],
+            "auto_sync_minutes": 7 * 24 * 60,
+        }
+    )
+    assert cfg.jumpseller[0].api_url == "https://api.example.com:8443/v1"
+    assert cfg.marketplacer[0].api_url == "http://[::1]:8080"
+    assert cfg.auto_sync_minutes == 10080

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,13 +17,11 @@ from invoicedesk.domain import (
     parse_orders,
     parse_shipments,
 )
+from tests.fixtures import FIXTURES
 
-REFERENCE = Path("/work/shared/reference")
+REFERENCE = FIXTURES
 AEST = timezone(timedelta(hours=10))
 AEDT = timezone(timedelta(hours=11))
-
-pytestmark = pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference payloads not on this machine")
-
 
 def load(name: str) -> Any:
     data = json.loads((REFERENCE / name).read_text(encoding="utf-8"))

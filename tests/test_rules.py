@@ -6,7 +6,6 @@ import decimal
 import json
 import threading
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from invoicedesk.rules import (
     line_totals,
     minor_units,
 )
+from tests.fixtures import FIXTURES
 
 D = Decimal
 
@@ -195,9 +195,7 @@ def test_an_order_without_a_total_says_so() -> None:
 
 
 def test_the_docs_example_order_previews_to_its_own_total() -> None:
-    path = Path("/work/shared/reference/jumpseller/order-1026-docs-example.json")
-    if not path.exists():
-        pytest.skip("reference payloads not on this machine")
+    path = FIXTURES / "jumpseller" / "order-1026-docs-example.json"
     preview = invoice_preview(parse_order(json.loads(path.read_text()), account="demo-store"))
     (line,) = preview.lines
     assert (line.net, line.vat, line.gross) == (D("319.20"), 0, D("319.20"))  # 399.0 less 79.8

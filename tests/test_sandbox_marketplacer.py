@@ -6,15 +6,15 @@ import asyncio
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 import pytest
 
 from invoicedesk.sandbox import Sandbox
+from tests.fixtures import FIXTURES
 
 JSONAPI = {"Content-Type": "application/vnd.api+json"}
-REFERENCE = Path("/work/shared/reference/marketplacer")
+REFERENCE = FIXTURES / "marketplacer"
 
 
 @pytest.fixture

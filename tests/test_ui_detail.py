@@ -6,7 +6,6 @@ import copy
 import json
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,9 +15,9 @@ from invoicedesk.cache import Cache
 from invoicedesk.domain import Invoice, Order, parse_documents, parse_invoice_document, parse_order
 from invoicedesk.rules import format_money, invoice_preview
 from invoicedesk.ui.detail_pane import PLACEHOLDER, UNKNOWN_BG, DetailPane
+from tests.fixtures import FIXTURES
 
-REFERENCE = Path("/work/shared/reference")
-needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference payloads not on this machine")
+REFERENCE = FIXTURES
 
 
 def _reference_order() -> Order:
@@ -87,7 +86,6 @@ def _settled(qtbot, pane: DetailPane) -> None:
 # ----------------------------------------------------------------------------- reference order
 
 
-@needs_reference
 def test_nothing_selected_shows_a_friendly_placeholder(pane) -> None:
     assert pane.placeholder.isVisible()
     assert PLACEHOLDER in pane.placeholder.text()
@@ -98,7 +96,6 @@ def test_nothing_selected_shows_a_friendly_placeholder(pane) -> None:
     assert pane.record is None
 
 
-@needs_reference
 def test_docs_order_1026_shows_header_customer_items_and_preview(pane, qtbot, tmp_path) -> None:
     order = _reference_order()
     pane.show_record(order, [])
@@ -134,7 +131,6 @@ def test_docs_order_1026_shows_header_customer_items_and_preview(pane, qtbot, tm
     pane._scroll.widget().grab().save(str(tmp_path / "order-1026.png"))
 
 
-@needs_reference
 def test_data_notes_list_what_the_parser_flagged(pane) -> None:
     body = json.loads((REFERENCE / "jumpseller" / "order-1026-docs-example.json").read_text())
     odd = copy.deepcopy(body)
@@ -146,7 +142,6 @@ def test_data_notes_list_what_the_parser_flagged(pane) -> None:
     assert "subtotal" in pane.data_notes.text()
 
 
-@needs_reference
 def test_text_from_a_payload_is_shown_as_text_never_as_markup(pane) -> None:
     body = json.loads((REFERENCE / "jumpseller" / "order-1026-docs-example.json").read_text())
     odd = copy.deepcopy(body)
@@ -156,7 +151,6 @@ def test_text_from_a_payload_is_shown_as_text_never_as_markup(pane) -> None:
     assert not _hrefs(pane.customer.text())
 
 
-@needs_reference
 def test_a_company_in_the_billing_address_counts_as_a_business(pane) -> None:
     """The invoicing service refuses those too, so the flag must be the prominent one."""
     body = json.loads((REFERENCE / "jumpseller" / "order-1026-docs-example.json").read_text())

@@ -47,6 +47,7 @@ from invoicedesk.domain import (
 )
 from invoicedesk.money import UNSHOWN
 from invoicedesk.rules import InvoicePreview, format_money, invoice_preview, line_totals
+from invoicedesk.textsafe import DISPLAY_LIMIT, breakable, capped
 from invoicedesk.ui.icons import icon
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,9 @@ GIFT_BG = QColor("#f1ebfb")
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """Payload text as rich text: capped (a 10 MB name froze the window for 23 s), breakable
+    (one unbroken run must not widen the pane), escaped."""
+    return html.escape(breakable(capped(str(text))), quote=True)
 
 
 def _is_web_url(url: str) -> bool:
@@ -103,7 +106,12 @@ def _is_web_url(url: str) -> bool:
 
 
 def _link(url: str, text: str) -> str:
-    return f'<a href="{_e(url.strip())}">{_e(text)}</a>' if _is_web_url(url) else _e(text)
+    """A link with the address exactly as sent (never capped or broken up: it must still open);
+    an address too long to be a real one is shown as text only."""
+    url = url.strip()
+    if len(url) > DISPLAY_LIMIT or not _is_web_url(url):
+        return _e(text)
+    return f'<a href="{html.escape(url, quote=True)}">{_e(text)}</a>'
 
 
 def when(moment: datetime | None) -> str:
@@ -239,12 +247,12 @@ class _FitTable(QTableWidget):
 
 
 def _cell(text: str, *, money: bool = False, tip: str = "") -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
+    item = QTableWidgetItem(breakable(capped(text)))
     item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
     if money:
         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     if tip:
-        item.setToolTip(tip)
+        item.setToolTip(capped(tip))
     return item
 
 
@@ -478,6 +486,7 @@ class DetailPane(QWidget):
         return format_money(amount, currency, self.money_locale)
 
     def _set_status(self, label: str, tone: str) -> None:
+        label = capped(label, 80)
         bg, fg = _TONES.get(tone, _TONES["grey"])
         self.status_chip.setText(label)
         self.status_chip.setAccessibleName(f"Status: {label}")
@@ -492,7 +501,7 @@ class DetailPane(QWidget):
         cur = order.currency
         self.source_icon.setPixmap(icon("jumpseller").pixmap(28, 28))
         self.source_icon.setToolTip("Jumpseller web store order")
-        self.title.setText(f"Order {order.id}")
+        self.title.setText(f"Order {capped(str(order.id), 40)}")
         label = ORDER_STATUS_LABELS.get(order.status, order.status_label or order.status)
         if order.status_label and order.status_label.lower() != label.lower():
             label = f"{label} ({order.status_label})"
@@ -718,7 +727,7 @@ class DetailPane(QWidget):
         cur = inv.currency
         self.source_icon.setPixmap(icon("marketplacer").pixmap(28, 28))
         self.source_icon.setToolTip("Marketplacer marketplace invoice")
-        self.title.setText(f"Invoice {inv.id}")
+        self.title.setText(f"Invoice {capped(str(inv.id), 40)}")
         self._set_status(inv.status_label, _INVOICE_TONES.get(inv.status, "grey"))
         meta = [
             f"Marketplacer seller <b>{_e(inv.account)}</b>",

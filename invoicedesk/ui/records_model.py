@@ -37,6 +37,7 @@ from invoicedesk.domain import (
 )
 from invoicedesk.money import format_money
 from invoicedesk.needs import label as needs_label
+from invoicedesk.textsafe import capped
 
 PAGE_SIZE = 200
 REFRESH_MAX = 2000
@@ -156,6 +157,7 @@ def display_texts(summary: Summary, locale: str) -> tuple[str, ...]:
 
 
 _NCOLS = len(Column)
+_CELL_LIMIT = 300  # characters of one cell's text or tooltip (Ctrl+C still copies all of it)
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)
@@ -422,7 +424,9 @@ class RecordsModel(QAbstractTableModel):
             texts = line.texts
             if texts is None:
                 texts = line.texts = display_texts(line.summary, self._locale)
-            return texts[col]
+            text = texts[col]
+            # A cell shows a few dozen characters; eliding a 10 MB name took seconds per paint.
+            return text if len(text) <= _CELL_LIMIT else capped(text, _CELL_LIMIT)
         if role == _ALIGN:
             return self._align_right if col == _TOTAL_COL else None
         if role == _DECORATION:
@@ -430,7 +434,8 @@ class RecordsModel(QAbstractTableModel):
         if role == _FONT:
             return self._bold if col == _NEEDS_COL and line.summary.needs_action else None
         if role == _TOOLTIP:
-            return self._tooltip(line.summary, Column(col))
+            tip = self._tooltip(line.summary, Column(col))
+            return capped(tip, _CELL_LIMIT) if tip else tip
         if role == _SORT:
             return self._sort_value(line.summary, Column(col))
         if role == _USER:
