@@ -124,7 +124,7 @@ ARGUMENT_CASES = [
     ok("list", "--status", "paid", "--needs-action", cached=True),
     ok("export", "--format", "csv", cached=True, says="source,account,id"),
     ok("--version", says="InvoiceDesk"),
-    ok("invoice", "--all-pending", check=lambda out: "0 of 0 orders invoiced" in out.stderr),
+    ok("invoice", "--all-pending", check=lambda out: "0 invoiced, 0 failed, 0 outcome unknown, 0 skipped" in out.stderr),
 ]
 
 CONFIG_CASES = [

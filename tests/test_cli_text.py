@@ -176,7 +176,7 @@ def test_all_pending_skips_an_account_no_longer_configured_with_one_line(hostile
     assert out.stderr.splitlines() == [
         f"invoicedesk: skipping {len(HOSTILE_NAMES)} cached orders of 'old-shop': "
         "the account is no longer configured",
-        "0 of 0 orders invoiced",
+        "0 invoiced, 0 failed, 0 outcome unknown, 0 skipped (of 0 orders to invoice)",
     ]
 
 

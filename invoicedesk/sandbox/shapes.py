@@ -1,7 +1,7 @@
 """Answer shapes: the other documented ways the real services answer, switchable per test.
 
 The default sandbox answers in the one convenient shape. Each name below turns on one of the
-other shapes that ``/work/shared/reference/API-FACTS.md`` says the real services use (or may
+other shapes that the services' documentation says the real services use (or may
 use); the ``real-world`` profile turns them on together. Switch them with
 ``Sandbox(shapes={...})``, ``Sandbox(profile="real-world")``, ``sb.set_shapes(...)`` or
 ``POST /_control/shapes`` (``{"shapes": [...]}`` or ``{"profile": "real-world"}``).
