@@ -22,7 +22,8 @@ kw = json.loads(sys.argv[1])
 sb = Sandbox(**kw).start()
 print(json.dumps({
     "base_url": sb.base_url, "jumpseller_url": sb.jumpseller_url, "marketplacer_url": sb.marketplacer_url,
-    "invoicing_url": sb.invoicing_url, "control_url": sb.control_url,
+    "invoicing_url": sb.invoicing_url, "credit_note_url": sb.credit_note_url,
+    "control_url": sb.control_url,
     "stores": [dict(login=s.login, token=s.token, hooks_token=s.hooks_token, currency=s.currency,
                     language=s.language) for s in sb.stores],
     "sellers": [dict(name=m.name, api_key=m.api_key, basic_user=m.basic_user,

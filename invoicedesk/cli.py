@@ -13,7 +13,7 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -26,6 +26,7 @@ from invoicedesk.logs import setup_logging
 from invoicedesk.needs import label
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
+from invoicedesk.sync_feed import progress_line, read_feed, results_line
 from invoicedesk.textsafe import has_unsafe, terminal_safe
 
 COMMANDS = ("sync", "list", "invoice", "credit-note", "check", "mark", "export")
@@ -115,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--account")
     s.add_argument("--full", action="store_true", help="re-read everything, not only what changed")
     s.add_argument("--deep", action="store_true", help="also look for changes to older orders now")
+    # The window's own sync: accounts and secrets on stdin, progress as JSON lines (sync_feed).
+    s.add_argument("--feed", action="store_true", help=argparse.SUPPRESS)
 
     ls = sub.add_parser("list", help="list cached orders and invoices (no network)")
     _filters(ls)
@@ -182,6 +185,8 @@ def main(argv: Sequence[str], *, secrets: SecretSource | None = None, config: Co
     args = build_parser().parse_args(list(argv))
     _quiet_logging()
     try:
+        if getattr(args, "feed", False):
+            config, secrets = read_feed(sys.stdin.buffer)
         cfg = config if config is not None else load_config(args.config)
         folder = data_dir()
         cache = Cache.open(folder)
@@ -328,7 +333,9 @@ async def _network(
     services = Services(cfg, secrets, folder)
     actions = Actions(services, cache)
     try:
-        for done in await actions.resume():
+        # The window's own sync (--feed) leaves interrupted actions to the window, which resumes
+        # them itself: two resumers would attach the same invoice twice.
+        for done in [] if getattr(args, "feed", False) else await actions.resume():
             print(f"{done.account} {done.record_id}: {done.message}", file=sys.stderr)
         if args.command == "sync":
             return await _sync(args, cfg, services, cache)
@@ -384,9 +391,17 @@ async def _sync(args: argparse.Namespace, cfg: Config, services: Services, cache
     if not accounts:
         _err("no accounts configured")
         return EXIT_USAGE
+    progress: Callable[[SyncProgress], None] = _Progress(sys.stderr)
+    if args.feed:
+
+        def progress(p: SyncProgress) -> None:
+            print(progress_line(p), flush=True)
+
     results = await Syncer(services, cache).sync_all(
-        accounts, progress=_Progress(sys.stderr), full=args.full, deep=args.deep
+        accounts, progress=progress, full=args.full, deep=args.deep
     )
+    if args.feed:
+        print(results_line(results), flush=True)
     failed = 0
     for r in results:
         if r.ok:

@@ -41,7 +41,7 @@ from invoicedesk.errors import (
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress, SyncResult
 from invoicedesk.ui.records_model import Key, record_key
-from invoicedesk.ui.sync_worker import SyncWorker
+from invoicedesk.ui.sync_process import SyncProcess
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,7 +99,7 @@ class Controller(QObject):
         self._original_services = services
         self.cache = cache
         self.syncer = syncer
-        self.worker = SyncWorker(syncer, cache.path)
+        self.worker = SyncProcess(services.config, services.secrets, cache.path.parent, self)
         self.actions = actions
         self._states: dict[str, AccountState] = {}
         self._sync_task: asyncio.Task[list[SyncResult]] | None = None

@@ -1,0 +1,98 @@
+"""The window's sync runs as a child process: what goes in on stdin, what comes out on stdout.
+
+Why a process: a first sync parses and stores thousands of records. On a thread of the window's
+process it competes with the GUI thread for Python's GIL and its garbage collector, and the
+window stalled for up to 76 ms at a time (benchmarks/ui.py). In a child process the window
+only reads a few lines of progress; the child uses the same clients, the same cache file (WAL:
+the window reads while the child writes) and the same rate budget per store, which processes on
+one data folder share (``transport``'s shared budget), so there is one way to sync, whether
+from the window or from ``invoicedesk sync`` in a terminal or a scheduled job.
+
+In: one JSON object on stdin, ``{"config": <TOML text>, "secrets": {keyring key: value}}``:
+the window's accounts and the secrets it holds (the demo's live only in memory). Nothing is
+written to disk or put in the environment or on the command line.
+
+Out: one JSON object per line on stdout, ``{"progress": {...}}`` while it runs and one
+``{"results": [...]}`` at the end. Errors stay one line each on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict
+from typing import IO, Any
+
+from invoicedesk.config import (
+    Config,
+    JumpsellerAccount,
+    MarketplacerAccount,
+    SecretSource,
+    StaticSecrets,
+    dump_config,
+    parse_config,
+)
+from invoicedesk.errors import ConfigError
+from invoicedesk.sync import SyncProgress, SyncResult
+
+MAX_FEED = 1 << 20  # a feed is a few kilobytes; anything larger is not ours
+
+
+def _secret_keys(config: Config) -> list[str]:
+    keys: list[str] = []
+    for acc in config.accounts:
+        if isinstance(acc, JumpsellerAccount):
+            keys += [acc.token_key, acc.hooks_token_key]
+        elif isinstance(acc, MarketplacerAccount):
+            keys += [acc.api_key_key, acc.basic_password_key]
+    return keys
+
+
+def feed(config: Config, secrets: SecretSource) -> bytes:
+    """What the window writes to the child's stdin."""
+    values = {}
+    for key in _secret_keys(config):
+        value = secrets.get(key)
+        if value:
+            values[key] = value
+    return json.dumps({"config": dump_config(config), "secrets": values}).encode("utf-8")
+
+
+def read_feed(stream: IO[bytes]) -> tuple[Config, StaticSecrets]:
+    """The child's side: accounts and secrets from stdin, or ``ConfigError`` saying what is wrong."""
+    raw = stream.read(MAX_FEED + 1)
+    if len(raw) > MAX_FEED:
+        raise ConfigError("the sync feed on stdin is too large.")
+    try:
+        data = json.loads(raw)
+        config = parse_config(tomllib.loads(data["config"]))
+        secrets = {str(k): str(v) for k, v in dict(data.get("secrets", {})).items()}
+    except (ValueError, KeyError, TypeError, AttributeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"the sync feed on stdin cannot be read ({type(exc).__name__}).") from None
+    return config, StaticSecrets(secrets)
+
+
+def progress_line(p: SyncProgress) -> str:
+    return json.dumps({"progress": asdict(p)})
+
+
+def results_line(results: list[SyncResult]) -> str:
+    return json.dumps({"results": [asdict(r) for r in results]})
+
+
+def parse_line(line: str | bytes) -> SyncProgress | list[SyncResult] | None:
+    """One line of the child's stdout; ``None`` for anything that is not ours."""
+    try:
+        data: Any = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        if "progress" in data:
+            return SyncProgress(**data["progress"])
+        if "results" in data:
+            return [SyncResult(**r) for r in data["results"]]
+    except TypeError:
+        return None
+    return None
