@@ -32,8 +32,10 @@ from invoicedesk.domain import (
     DELIVERY_LABELS,
     INVOICE_STATUS_LABELS,
     ORDER_STATUS_LABELS,
+    Key,  # re-exported: the UI imports Key and record_key from here
     Source,
     Summary,
+    record_key,
 )
 from invoicedesk.money import format_money
 from invoicedesk.needs import label as needs_label
@@ -44,7 +46,6 @@ REFRESH_MAX = 2000
 SortRole = int(Qt.ItemDataRole.UserRole) + 1
 KeyRole = int(Qt.ItemDataRole.UserRole) + 2
 
-Key = tuple[str, str, str]  # (source, account, record id): what a record is, across refreshes
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -124,10 +125,6 @@ def money_locale(locale: QLocale | None = None) -> str:
     """The user's locale as Babel spells it; the C locale (CI, containers) reads as en_US."""
     name = (locale or QLocale.system()).name()
     return "en_US" if name in ("C", "") else name
-
-
-def record_key(summary: Summary) -> Key:
-    return (summary.source.value, summary.account, summary.id)
 
 
 def format_date(when: datetime | None) -> str:
