@@ -744,12 +744,14 @@ class Cache:
             raise CacheReadOnlyError(describe_folder_error(exc, self.folder)) from None
         finally:
             staging.unlink(missing_ok=True)
-        carried = f"its {unfinished} unfinished actions were"
+        carried = f"its {unfinished} unfinished actions were carried over"
         if unfinished == 1:
-            carried = "its 1 unfinished action was"
+            carried = "its 1 unfinished action was carried over"
+        elif unfinished == 0:
+            carried = "no unfinished action was lost"
         return CacheSetAsideError(
             f"The cache {self.path} was damaged ({reason}). It is kept as {kept.name} and a new cache "
-            f"was started; {carried} carried over. Sync again to fill it."
+            f"was started; {carried}. Sync again to fill it."
         )
 
     # ------------------------------------------------------------------ plumbing

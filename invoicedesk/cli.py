@@ -20,7 +20,7 @@ from invoicedesk.cache import Cache, CacheError, Query
 from invoicedesk.config import Config, KeyringSecrets, SecretSource, data_dir, load_config
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.needs import label
-from invoicedesk.paths import describe_folder_error
+from invoicedesk.paths import describe_file_error, describe_folder_error
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
 
@@ -121,6 +121,9 @@ def main(argv: Sequence[str], *, secrets: SecretSource | None = None, config: Co
         return asyncio.run(_network(args, cfg, secrets or KeyringSecrets(), cache, folder))
     except CacheError as exc:  # the disk filled up, or another InvoiceDesk held the cache too long
         _err(str(exc))
+        return EXIT_FAILED
+    except OSError as exc:  # an --output file that cannot be written
+        _err(describe_file_error(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:
         _err("interrupted; what was finished is saved")

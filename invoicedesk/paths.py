@@ -65,6 +65,20 @@ def describe_folder_error(exc: OSError, folder: Path) -> str:
     return f"Cannot use the data folder {folder} ({what}): check the disk, then run the command again."
 
 
+def describe_file_error(exc: OSError) -> str:
+    """One sentence for a file staff named (an export's ``--output``) that cannot be written."""
+    target = Path(str(exc.filename)) if exc.filename else None
+    if target is None:
+        return f"Cannot write the file ({exc.strerror or type(exc).__name__})."
+    if exc.errno in FULL_ERRNOS:
+        return full_disk(target.parent)
+    blocker = _first_file_above(target.parent)
+    if blocker is not None:
+        return f"Cannot write {target}: {blocker} is a file, not a folder. Choose another place."
+    what = exc.strerror or type(exc).__name__
+    return f"Cannot write {target} ({what.lower()}): choose another place, or make that folder writable."
+
+
 def ensure_writable_folder(folder: Path) -> None:
     """Create ``folder`` if needed and prove a file can be written in it.
 

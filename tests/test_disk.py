@@ -255,6 +255,24 @@ def test_data_folder_that_is_a_file_or_below_a_file(
     assert blocker.read_text() == "not a folder"
 
 
+def test_an_export_file_that_cannot_be_written_is_one_line(
+    tmp_path: Path, env_for: Callable[[Path], dict[str, str]], synced_cache: Path
+) -> None:
+    data = tmp_path / "data"
+    copy_cache(synced_cache, data)
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    line = one_clean_line(run(env_for(data), "export", "--format", "csv", "--output", str(blocker / "out.csv")))
+    assert str(blocker) in line and "is a file" in line, line
+
+
+def test_a_cache_path_that_is_a_folder_is_refused(tmp_path: Path, env_for: Callable[[Path], dict[str, str]]) -> None:
+    data = tmp_path / "data"
+    (data / CACHE_FILE).mkdir(parents=True)
+    line = one_clean_line(run(env_for(data), "list"))
+    assert "is a folder" in line and str(data / CACHE_FILE) in line, line
+
+
 # ---------------------------------------------------------------------- refused, never replaced
 
 
@@ -318,6 +336,18 @@ def test_random_bytes_over_pages_set_the_cache_aside_and_keep_unfinished_actions
     finally:
         reopened.close()
     assert [(e.record_id, e.state, e.result.get("public_id")) for e in entries] == [("1002", "invoiced", "INV-X")]
+
+
+def test_a_cache_cut_in_half_is_set_aside(
+    tmp_path: Path, env_for: Callable[[Path], dict[str, str]], synced_cache: Path
+) -> None:
+    data = tmp_path / "data"
+    cache = copy_cache(synced_cache, data)
+    cache.write_bytes(cache.read_bytes()[: cache.stat().st_size // 2])
+    line = one_clean_line(run(env_for(data), "sync"))
+    assert "was damaged" in line and "no unfinished action was lost" in line, line
+    assert run(env_for(data), "sync").returncode == 0, "the next sync fills the new cache"
+    assert integrity(cache) == "ok"
 
 
 @pytest.mark.parametrize("breakage", ["user_version_-5", "journal_dropped"])
