@@ -481,3 +481,27 @@ def test_a_long_held_write_lock_is_waited_out_then_named_without_database_is_loc
     finally:
         cache.close()
         holder.close()
+
+
+def test_an_action_whose_intent_cannot_be_journaled_is_refused_and_does_not_block_the_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from invoicedesk.cache import CacheFullError, JournalFile
+
+    cache = Cache.open(tmp_path / "data")
+    try:
+        def full(self: JournalFile, entries: object) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+
+        monkeypatch.setattr(JournalFile, "append", full)
+        with pytest.raises(CacheFullError) as info:
+            cache.journal_begin("jumpseller", "shop", "1001", "invoice", {})
+        assert str(tmp_path / "data") in str(info.value) and "full" in str(info.value)
+        assert [e.state for e in cache.journal(record_id="1001")] == ["failed"]
+        monkeypatch.undo()
+        # Space is back: the same action can start (nothing is left open in its way).
+        assert cache.journal_begin("jumpseller", "shop", "1001", "invoice", {}) > 0
+    finally:
+        cache.close()
