@@ -420,6 +420,7 @@ def test_a_torn_last_line_in_the_journal_file_loses_nothing_else(tmp_path: Path)
     cache.close()
 
 
+@pytest.mark.slow
 def test_killed_invoicing_then_a_deleted_wal_never_invoices_an_order_twice(tmp_path: Path) -> None:
     sb = Sandbox(seed=67, orders=60, invoices=10, stores=1, rate_limits=False)
     sb.start()

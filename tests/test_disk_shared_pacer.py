@@ -44,6 +44,7 @@ def limited() -> Iterator[tuple[Sandbox, list[str]]]:
     sb.stop()
 
 
+@pytest.mark.slow
 def test_two_processes_syncing_one_store_together_get_no_429(
     tmp_path: Path, limited: tuple[Sandbox, list[str]]
 ) -> None:
