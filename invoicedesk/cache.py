@@ -68,6 +68,7 @@ from invoicedesk.domain import (
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.needs import needs_action
 from invoicedesk.paths import (
+    FULL_ERRNOS,
     cannot_write,
     describe_folder_error,
     ensure_writable_folder,
@@ -549,7 +550,7 @@ class Cache:
         try:
             ensure_writable_folder(self.folder)
         except OSError as exc:
-            error = CacheFullError if exc.errno in (28, 122) else CacheReadOnlyError
+            error = CacheFullError if exc.errno in FULL_ERRNOS else CacheReadOnlyError
             raise error(describe_folder_error(exc, self.folder)) from None
         damage = self._inspect_file()
         if not path.exists():
@@ -689,7 +690,7 @@ class Cache:
         except sqlite3.Error as exc:
             raise self._translate(exc) from None
         except OSError as exc:
-            error = CacheFullError if exc.errno in (28, 122) else CacheReadOnlyError
+            error = CacheFullError if exc.errno in FULL_ERRNOS else CacheReadOnlyError
             raise error(describe_folder_error(exc, self.folder)) from None
         finally:
             tmp.unlink(missing_ok=True)
@@ -930,7 +931,7 @@ class Cache:
                         self._refresh_needs_in_tx(db, row[1], row[2], row[3])
                 except CacheError:
                     pass
-                error = CacheFullError if exc.errno in (28, 122) else CacheReadOnlyError
+                error = CacheFullError if exc.errno in FULL_ERRNOS else CacheReadOnlyError
                 raise error(message) from None
         if self.journal_file.size() > _COMPACT_AT:
             self._compact_journal_file()
