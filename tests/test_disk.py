@@ -178,7 +178,7 @@ def test_sync_onto_a_full_disk_keeps_whole_pages_and_names_the_disk(
     proc = run(env_for(data), "sync", "--full", limit_bytes=limit)
     line = one_clean_line(proc)
     assert str(folder) in line, line
-    assert "full" in line, line
+    assert "is full" in line or "may be full" in line, line  # (tmp_path holds "full_disk")
     cache = data / CACHE_FILE
     assert integrity(cache) == "ok"
     assert count(cache, "SELECT count(*) FROM records") > 0, "the pages written before the disk filled are kept"
@@ -204,7 +204,7 @@ def test_invoicing_on_a_full_disk_sends_nothing_it_could_not_journal(
                 pass
         before = len(sb.invoices_created())
         line = one_clean_line(run(env_for(data), "invoice", "--all-pending"))
-        assert "full" in line and str(data) in line, line
+        assert "is full" in line and str(data) in line, line
         assert len(sb.invoices_created()) == before, "an invoice was made that no journal holds"
         filler.unlink()  # staff free some space: the same command now works
         assert integrity(data / CACHE_FILE) == "ok"
