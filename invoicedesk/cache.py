@@ -880,6 +880,11 @@ class Cache:
         """Restore entries the table lost or holds in an older state (a deleted WAL, a crash)."""
         try:
             entries = self.journal_file.read()
+        except IsADirectoryError:
+            raise CacheRefusedError(
+                f"{self.journal_file.path} is a folder, not InvoiceDesk's journal file: move it away, "
+                "then run the command again."
+            ) from None
         except OSError as exc:
             raise CacheReadOnlyError(describe_folder_error(exc, self.folder)) from None
         ids = sorted(entries)

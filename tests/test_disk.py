@@ -310,14 +310,21 @@ def test_a_file_that_is_not_our_cache_is_refused_not_replaced(
 # ---------------------------------------------------------------------- damaged, set aside
 
 
-@pytest.mark.parametrize("command", [["list"], ["sync"], ["invoice", "--all-pending"],
-                                     ["export", "--format", "json"]])
+@pytest.mark.parametrize(
+    ("command", "journal_file"),
+    [(["list"], True), (["sync"], True), (["invoice", "--all-pending"], True),
+     (["export", "--format", "json"], True), (["list"], False)],
+    ids=["list", "sync", "invoice", "export", "list-rescued-from-the-table-alone"],
+)
 def test_random_bytes_over_pages_set_the_cache_aside_and_keep_unfinished_actions(
-    tmp_path: Path, env_for: Callable[[Path], dict[str, str]], synced_cache: Path, command: list[str]
+    tmp_path: Path, env_for: Callable[[Path], dict[str, str]], synced_cache: Path, command: list[str],
+    journal_file: bool,
 ) -> None:
     data = tmp_path / "data"
     cache = copy_cache(synced_cache, data)
     open_entry(data, "1002", "invoiced")
+    if not journal_file:
+        (data / JOURNAL_FILE).unlink()  # the rescue must read the damaged table itself
     assert cache.stat().st_size > 80 * PAGE
     damage_pages(cache, 50, 70)
     damaged = digest(cache)
