@@ -12,20 +12,49 @@ Design points:
   and at 100,000 records.
 - Search is a substring match over id, customer, email, SKUs and tracking numbers, served by
   an FTS5 trigram index when SQLite has one (3.34+), else by ``LIKE``.
+
+Nothing lost, one clear line (what breaks a cache, and what happens then):
+- Every SQLite or OS failure becomes one :class:`CacheError` sentence naming the file or folder
+  and what to do: a full disk keeps the last complete transaction (a sync page) and names the
+  folder whose disk is full; a read-only folder is "cannot write to <folder>", never "damaged";
+  "database is locked" is waited out (busy timeout, then BEGIN IMMEDIATE retried) and only after
+  ``busy_wait`` seconds becomes a sentence about another InvoiceDesk holding the cache.
+- A 0-byte file, a file that is not SQLite, or a SQLite file that is not ours is refused and left
+  as it is, never replaced. A new cache is built under a temporary name and linked into place only
+  once its schema exists, so an InvoiceDesk killed while creating one never leaves a 0-byte cache.
+- A damaged cache (``quick_check`` fails at open, a page read fails later, ``user_version`` out of
+  range, a table missing) is set aside: its readable journal entries and those of the journal
+  file are first written into a new cache, then the damaged file is renamed with a timestamp
+  (never deleted), and staff are told how many unfinished actions were carried over.
+- The journal of actions also lives outside SQLite, in ``actions-journal.jsonl`` next to the
+  cache: every change of an entry is appended as one JSON line and fsync'd, after its
+  transaction commits and before the caller sends anything to a service. Opening the cache
+  restores entries that are missing in the table, or older there than in the file. Why a second
+  file and not only ``synchronous=FULL``: FULL makes a commit survive a power cut, but not a
+  deleted ``-wal`` file (after a crash, the WAL holds every commit since the last checkpoint) nor
+  a damaged database, and those are exactly the cases where losing an "invoiced" entry makes the
+  next run invoice the order again. The fsync of one short line costs what FULL's WAL fsync would,
+  so the cache keeps ``synchronous=NORMAL`` for the bulk writes of a sync. The file stays small:
+  once a passive checkpoint has copied every WAL frame into the (fsync'd) database file, the file
+  is rewritten with only the unfinished entries (at close, at open, and when it passes 256 KB).
+  Appends and rewrites take an ``fcntl`` lock, so several InvoiceDesk processes share it safely.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from invoicedesk.domain import (
     Document,
@@ -38,12 +67,58 @@ from invoicedesk.domain import (
 )
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.needs import needs_action
+from invoicedesk.paths import (
+    FULL_ERRNOS,
+    cannot_write,
+    describe_folder_error,
+    ensure_writable_folder,
+    fsync_folder,
+    full_disk,
+)
+
+try:  # POSIX; elsewhere one process at a time appends (the GUI or the command line)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CACHE_FILE = "cache.sqlite3"
+JOURNAL_FILE = "actions-journal.jsonl"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_COMPACT_AT = 256 * 1024
+"""Bytes of journal file above which it is compacted after the next change."""
+_DAMAGED_SUFFIX = ".damaged"
+"""A marker next to the cache: a read found it damaged, so the next open sets it aside."""
 
 
 class CacheError(InvoiceDeskError):
-    """The cache file cannot be opened or is damaged."""
+    """The cache cannot be used; the message says what is wrong and what to do."""
+
+
+class CacheFullError(CacheError):
+    """The disk holding the cache is full (the last complete transaction is kept)."""
+
+
+class CacheReadOnlyError(CacheError):
+    """The data folder cannot be written (read-only file system, permissions)."""
+
+
+class CacheBusyError(CacheError):
+    """Another InvoiceDesk held the cache for longer than we wait."""
+
+
+class CacheDamagedError(CacheError):
+    """A page of the cache cannot be read; the next open sets the file aside."""
+
+
+class CacheRefusedError(CacheError):
+    """The cache file is not an InvoiceDesk cache (0 bytes, not SQLite, someone else's)."""
+
+
+class CacheSetAsideError(CacheError):
+    """The damaged cache was set aside and a new one started; the message says how."""
 
 
 # Columns the list can sort on, mapped to SQL expressions (never user text in SQL).
@@ -306,87 +381,605 @@ def _id_sort(record_id: str) -> int | None:
         return None
 
 
-class Cache:
-    """The cache file. Safe to share between the GUI thread and an executor thread."""
+_JOURNAL_COLS = (
+    "id, source, account, record_id, action, state, step, request, result, message, "
+    "created_at, updated_at"
+)
+_ONE_ENTRY = f"SELECT {_JOURNAL_COLS} FROM journal WHERE id = ?"  # noqa: S608
+_CLOSED_STATES = ("done", "failed")
+"""States that close an entry; any other state is unfinished."""
+
+
+def _sqlite_kind(exc: sqlite3.Error) -> str:
+    """full | readonly | busy | damaged | io | cantopen | other, from SQLite's result code."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc).lower()
+    if primary == 13 or "disk is full" in text:
+        return "full"
+    if primary == 8 or "readonly" in text:
+        return "readonly"
+    if primary in (5, 6) or "database is locked" in text or "is busy" in text:
+        return "busy"
+    if primary in (11, 26) or "malformed" in text or "not a database" in text:
+        return "damaged"
+    if primary == 10 or "disk i/o error" in text:
+        return "io"
+    if primary == 14 or "unable to open" in text:
+        return "cantopen"
+    return "other"
+
+
+def _one_line(text: str) -> str:
+    """SQLite's multi-line diagnostics (``quick_check``) as a short single line."""
+    return " ".join(text.replace("*** in database main ***", "").split())[:120]
+
+
+def _entry_dict(row: Sequence[Any]) -> dict[str, Any]:
+    """A journal row as the JSON object the journal file holds (request/result decoded)."""
+    names = [c.strip() for c in _JOURNAL_COLS.split(",")]
+    d = dict(zip(names, row, strict=True))
+    for key in ("request", "result"):
+        try:
+            d[key] = json.loads(d[key]) if isinstance(d[key], str) else d[key]
+        except ValueError:
+            d[key] = {}
+    return d
+
+
+class JournalFile:
+    """The append-only copy of the journal: one JSON object per line, the last line of an id wins.
+
+    Appends are fsync'd one by one; a torn last line (power cut mid-write) is skipped on reading
+    and never glued to the next append. Every write holds an ``fcntl`` lock on a lock file that is
+    never replaced, so a compaction by one process and an append by another cannot interleave.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        if fcntl is None:  # pragma: no cover - Windows
+            yield
+            return
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        except (OSError, sqlite3.Error) as exc:
-            raise CacheError(f"Cannot open the cache {path}: {exc}") from None
-        self._c = _Conn(db)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def append(self, entries: Sequence[dict[str, Any]]) -> None:
+        data = "".join(json.dumps(e, separators=(",", ":"), ensure_ascii=False) + "\n" for e in entries)
+        with self.locked():
+            created = not self.path.exists()
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = "\n" + data  # a torn line from a crash stays alone on its line
+                os.write(fd, data.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if created:
+                fsync_folder(self.path.parent)
+
+    def read(self) -> dict[int, dict[str, Any]]:
+        """The newest state of every entry in the file, by id (unreadable lines are skipped)."""
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=10000")
-            self._migrate()
-            self.has_fts = self._try_fts()
-        except sqlite3.DatabaseError as exc:
+            text = self.path.read_bytes().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return {}
+        out: dict[int, dict[str, Any]] = {}
+        for line in text.splitlines():
+            try:
+                e = json.loads(line)
+                entry_id = int(e["id"])
+                if not all(isinstance(e.get(k), str) for k in ("source", "account", "record_id",
+                                                               "action", "state", "updated_at")):
+                    continue
+            except (ValueError, KeyError, TypeError):
+                continue
+            out[entry_id] = e
+        return out
+
+    def size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
+
+    def compact(self, checkpointed: Callable[[], bool]) -> bool:
+        """Keep only unfinished entries, if ``checkpointed()`` says the database file has the rest."""
+        with self.locked():
+            entries = self.read()
+            keep = [e for e in entries.values() if e["state"] not in _CLOSED_STATES]
+            if not self.path.exists() or (len(keep) == len(entries) and self.size() < _COMPACT_AT):
+                return False
+            if not checkpointed():
+                return False
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            data = "".join(json.dumps(e, separators=(",", ":"), ensure_ascii=False) + "\n" for e in keep)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, data.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+            fsync_folder(self.path.parent)
+            return True
+
+
+def _migrate_db(db: sqlite3.Connection, path: Path) -> None:
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version > len(_MIGRATIONS):
+        raise CacheError(
+            f"The cache {path} was written by a newer InvoiceDesk (schema {version}); "
+            "update InvoiceDesk or move the file away."
+        )
+    for number in range(version, len(_MIGRATIONS)):
+        # One script per migration: schema and version change commit together or not at all.
+        db.executescript(
+            f"BEGIN IMMEDIATE; {_MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;"
+        )
+
+
+_OUR_TABLES = frozenset({"records", "sync_state", "journal"})
+
+
+def _restore_entries(db: sqlite3.Connection, entries: dict[int, dict[str, Any]]) -> set[tuple[str, str, str]]:
+    """Write file entries the table lacks or holds older; returns the records they touch."""
+    touched: set[tuple[str, str, str]] = set()
+    for entry_id in sorted(entries):
+        e = entries[entry_id]
+        values = (
+            e["source"], e["account"], e["record_id"], e["action"], e["state"], str(e.get("step") or ""),
+            json.dumps(e.get("request") or {}), json.dumps(e.get("result") or {}),
+            str(e.get("message") or ""), str(e.get("created_at") or e["updated_at"]), e["updated_at"],
+        )
+        row = db.execute(
+            "SELECT source, account, record_id, action, created_at, updated_at FROM journal WHERE id = ?",
+            (entry_id,),
+        ).fetchone()
+        if row is None:
+            db.execute(f"INSERT INTO journal ({_JOURNAL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                       (entry_id, *values))
+        elif tuple(row[:5]) != (*values[:4], values[9]):
+            # The id was reused for another action (a table that lost entries took new ones):
+            # keep both, the file's under a new id, unless it is already there.
+            same = db.execute(
+                "SELECT 1 FROM journal WHERE source=? AND account=? AND record_id=? AND action=? "
+                "AND created_at=?", (*values[:4], values[9]),
+            ).fetchone()
+            if same is None:
+                db.execute(
+                    "INSERT INTO journal (source, account, record_id, action, state, step, request, result, "
+                    "message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values,
+                )
+            else:
+                continue
+        elif str(row[5]) < e["updated_at"]:
+            db.execute(
+                "UPDATE journal SET state=?, step=?, request=?, result=?, message=?, updated_at=? WHERE id=?",
+                (values[4], values[5], values[6], values[7], values[8], values[10], entry_id),
+            )
+        else:
+            continue
+        touched.add((e["source"], e["account"], e["record_id"]))
+    return touched
+
+
+
+class Cache:
+    """The cache file. Safe to share between the GUI thread and an executor thread.
+
+    ``Cache.open(folder)`` is how a program starts: it also runs SQLite's ``quick_check`` (about
+    0.2 s at 100,000 records) so a damaged file is set aside before anything reads it. Further
+    connections to the same file (a worker thread's) use ``Cache(path)`` and skip that check.
+    """
+
+    def __init__(self, path: Path, *, check: bool = False, busy_wait: float = 120.0) -> None:
+        self.path = path
+        self.folder = path.parent
+        self.busy_wait = busy_wait
+        self.journal_file = JournalFile(self.folder / JOURNAL_FILE)
+        try:
+            ensure_writable_folder(self.folder)
+        except OSError as exc:
+            error = CacheFullError if exc.errno in FULL_ERRNOS else CacheReadOnlyError
+            raise error(describe_folder_error(exc, self.folder)) from None
+        damage = self._inspect_file()
+        if not path.exists():
+            self._create_new(path, [])
+        db: sqlite3.Connection | None = None
+        if damage is None:
+            try:
+                db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+                self._c = _Conn(db)
+                db.execute(f"PRAGMA busy_timeout={int(min(busy_wait, 10.0) * 1000)}")
+                damage = self._check_ours(db, check)  # before anything writes to the file
+                if damage is None:
+                    self._retry_busy(lambda: db.execute("PRAGMA journal_mode=WAL"))
+                    db.execute("PRAGMA synchronous=NORMAL")
+                    db.execute("PRAGMA foreign_keys=ON")
+                    self._retry_busy(lambda: _migrate_db(db, path))
+                    self.has_fts = self._try_fts()
+            except sqlite3.Error as exc:
+                if _sqlite_kind(exc) != "damaged":
+                    if db is not None:
+                        db.close()
+                    raise self._translate(exc) from None
+                damage = _one_line(str(exc))
+            except CacheError:
+                if db is not None:
+                    db.close()
+                raise
+        if damage is not None:
+            if db is not None:
+                db.close()
+            raise self._set_aside(damage)
+        assert db is not None
+        try:
+            self._reconcile_journal()
+        except BaseException:
             db.close()
-            raise CacheError(
-                f"The cache {path} is damaged ({exc}). Move it away and sync again to rebuild it."
-            ) from None
+            raise
+        self._compact_journal_file()
 
     @classmethod
     def open(cls, data_dir: Path) -> Cache:
-        return cls(data_dir / CACHE_FILE)
+        return cls(data_dir / CACHE_FILE, check=True)
+
+    # ------------------------------------------------------------------ opening safely
+
+    def _inspect_file(self) -> str | None:
+        """Refuse what is not ours; return why the file is damaged, or ``None`` if it looks fine."""
+        path = self.path
+        if not path.exists():
+            return None
+        if path.is_dir():
+            raise CacheRefusedError(
+                f"The cache {path} is a folder, not a file: move it away, then run the command again."
+            )
+        try:
+            with path.open("rb") as f:
+                head = f.read(len(_SQLITE_MAGIC))
+        except OSError as exc:
+            raise CacheReadOnlyError(describe_folder_error(exc, self.folder)) from None
+        if not head:
+            raise CacheRefusedError(
+                f"The cache {path} is empty (0 bytes), so it is not an InvoiceDesk cache and was left "
+                "as it is. Move it away (InvoiceDesk then starts a new cache and keeps its journal "
+                "of actions), then run the command again."
+            )
+        if head != _SQLITE_MAGIC:
+            raise CacheRefusedError(
+                f"The file {path} is not an InvoiceDesk cache (not a SQLite database) and was left as "
+                "it is. Move it away (InvoiceDesk then starts a new cache), then run the command again."
+            )
+        if self._damage_marker.exists():
+            try:
+                return self._damage_marker.read_text(encoding="utf-8").strip() or "damaged"
+            except OSError:
+                return "damaged"
+        return None
+
+    @property
+    def _damage_marker(self) -> Path:
+        return self.path.with_name(self.path.name + _DAMAGED_SUFFIX)
+
+    def _check_ours(self, db: sqlite3.Connection, quick_check: bool) -> str | None:
+        """Refuse someone else's SQLite file; say why ours is damaged, or ``None``."""
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+        ours = bool(names & _OUR_TABLES)
+        if not ours:
+            if version == 0 and not names:
+                return None  # an empty SQLite file: nothing to lose, becomes a cache
+            raise CacheRefusedError(
+                f"The file {self.path} is a SQLite database but not an InvoiceDesk cache, and was left "
+                "as it is. Move it away (InvoiceDesk then starts a new cache), then run the command again."
+            )
+        if version > len(_MIGRATIONS):
+            return None  # _migrate_db says "written by a newer InvoiceDesk"
+        if version < 1:
+            return f"schema version {version}"
+        missing = sorted(_OUR_TABLES - names)
+        if missing:
+            return f"the {', '.join(missing)} table is missing"
+        if quick_check:
+            rows = db.execute("PRAGMA quick_check(1)").fetchall()
+            if rows != [("ok",)]:
+                return _one_line(str(rows[0][0]) if rows else "") or "quick_check failed"
+        return None
+
+    def _create_new(self, path: Path, entries: Sequence[dict[str, Any]]) -> int:
+        """Build a cache under a temporary name, then link it into place (never over a file).
+
+        Returns how many unfinished journal entries it holds (``entries`` plus the journal file).
+        """
+        tmp = path.with_name(f".{path.name}.new-{os.getpid()}-{threading.get_ident()}")
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
+        try:
+            db = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                _migrate_db(db, tmp)
+                db.execute("BEGIN IMMEDIATE")
+                _restore_entries(db, {int(e["id"]): e for e in entries})
+                _restore_entries(db, self.journal_file.read())
+                (unfinished,) = db.execute(
+                    "SELECT count(*) FROM journal WHERE state NOT IN ('done', 'failed')"
+                ).fetchone()
+                db.execute("COMMIT")
+            finally:
+                db.close()
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another InvoiceDesk made it first: use theirs
+            except OSError:
+                if not path.exists():
+                    os.rename(tmp, path)  # file systems without hard links
+            fsync_folder(path.parent)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from None
+        except OSError as exc:
+            error = CacheFullError if exc.errno in FULL_ERRNOS else CacheReadOnlyError
+            raise error(describe_folder_error(exc, self.folder)) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return int(unfinished)
+
+    def _salvage_journal(self) -> list[dict[str, Any]]:
+        """Every journal row that can still be read from the damaged file (best effort)."""
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None)
+        except sqlite3.Error:
+            return []
+        try:
+            try:
+                return [_entry_dict(r) for r in db.execute(f"SELECT {_JOURNAL_COLS} FROM journal")]  # noqa: S608
+            except sqlite3.Error:
+                pass
+            # A damaged page in the table: read row by row around it.
+            try:
+                (top,) = db.execute("SELECT max(id) FROM journal").fetchone()
+            except sqlite3.Error:
+                top = None
+            known = max(self.journal_file.read(), default=0)
+            out: list[dict[str, Any]] = []
+            for entry_id in range(1, max(int(top or 0), known + 1000) + 1):
+                try:
+                    row = db.execute(_ONE_ENTRY, (entry_id,)).fetchone()
+                except sqlite3.Error:
+                    continue
+                if row is not None:
+                    out.append(_entry_dict(row))
+            return out
+        finally:
+            db.close()
+
+    def _set_aside(self, reason: str) -> CacheError:
+        """Rescue the journal into a new cache, then rename the damaged file (never delete it)."""
+        entries = self._salvage_journal()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        kept = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        staging = self.path.with_name(f".{self.path.name}.rescued-{os.getpid()}")
+        staging.unlink(missing_ok=True)
+        unfinished = self._create_new(staging, entries)
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                src = Path(f"{self.path}{suffix}")
+                if src.exists():
+                    os.rename(src, f"{kept}{suffix}")
+            os.link(staging, self.path)
+            fsync_folder(self.folder)
+            self._damage_marker.unlink(missing_ok=True)
+        except OSError as exc:
+            raise CacheReadOnlyError(describe_folder_error(exc, self.folder)) from None
+        finally:
+            staging.unlink(missing_ok=True)
+        carried = f"its {unfinished} unfinished actions were carried over"
+        if unfinished == 1:
+            carried = "its 1 unfinished action was carried over"
+        elif unfinished == 0:
+            carried = "no unfinished action was lost"
+        return CacheSetAsideError(
+            f"The cache {self.path} was damaged ({reason}). It is kept as {kept.name} and a new cache "
+            f"was started; {carried}. Sync again to fill it."
+        )
 
     # ------------------------------------------------------------------ plumbing
 
-    def _migrate(self) -> None:
-        db = self._c.db
-        (version,) = db.execute("PRAGMA user_version").fetchone()
-        if version > len(_MIGRATIONS):
-            raise CacheError(
-                f"The cache {self.path} was written by a newer InvoiceDesk (schema {version}); "
-                "update InvoiceDesk or move the file away."
+    def _translate(self, exc: sqlite3.Error) -> CacheError:
+        """One sentence for a SQLite error: what is wrong, where, and what to do."""
+        kind = _sqlite_kind(exc)
+        if kind == "full":
+            return CacheFullError(full_disk(self.folder))
+        if kind == "readonly" or (kind == "cantopen" and not os.access(self.folder, os.W_OK)):
+            return CacheReadOnlyError(cannot_write(self.folder, "read-only"))
+        if kind == "busy":
+            return CacheBusyError(
+                f"The cache {self.path} is in use by another InvoiceDesk and was not free after "
+                f"{self.busy_wait:g} s: let that sync or action finish (or close it), then run the "
+                "command again."
             )
-        for number in range(version, len(_MIGRATIONS)):
-            # One script per migration: schema and version change commit together or not at all.
-            with self._c.lock:
-                db.executescript(
-                    f"BEGIN IMMEDIATE; {_MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;"
-                )
+        if kind == "damaged":
+            try:
+                self._damage_marker.write_text(str(exc), encoding="utf-8")
+            except OSError:
+                pass
+            return CacheDamagedError(
+                f"The cache {self.path} is damaged ({_one_line(str(exc))}). Run the command again: "
+                "InvoiceDesk will set the file aside (it is kept), carry its unfinished actions over "
+                "to a new cache and ask for a sync."
+            )
+        if kind == "io":
+            return CacheFullError(
+                f"Could not write to {self.folder} (disk I/O error): its disk may be full or failing. "
+                "Free some space or check the disk, then run the command again."
+            )
+        return CacheError(f"The cache {self.path} could not be used ({exc}).")
+
+    def _retry_busy(self, step: Callable[[], T]) -> T:
+        """Run ``step``; while another connection holds the write lock, keep trying up to ``busy_wait`` s.
+
+        SQLite's busy timeout already waits inside each try; this loop makes the whole wait long
+        (a sync's page write) without one endless call, and turns the end into a sentence.
+        """
+        deadline = time.monotonic() + self.busy_wait
+        while True:
+            try:
+                return step()
+            except sqlite3.OperationalError as exc:
+                if _sqlite_kind(exc) != "busy" or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     def _try_fts(self) -> bool:
         db = self._c.db
         try:
             with self._c.lock:
                 exists = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'records_fts'").fetchone()
+                triggers = db.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'records_a_'"
+                ).fetchone()[0]
+                if exists and triggers == 3:
+                    return True  # no write lock needed to open a cache that has it
                 rebuild = "" if exists else "INSERT INTO records_fts(records_fts) VALUES ('rebuild');"
-                db.executescript(f"BEGIN IMMEDIATE; {_FTS} {rebuild} COMMIT;")
+                self._retry_busy(lambda: db.executescript(f"BEGIN IMMEDIATE; {_FTS} {rebuild} COMMIT;"))
             return True
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            if _sqlite_kind(exc) in ("full", "readonly", "busy", "io"):
+                raise
             return False
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._c.lock:
             db = self._c.db
-            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._retry_busy(lambda: db.execute("BEGIN IMMEDIATE"))
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from None
             try:
                 yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            else:
                 db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise self._translate(exc) from None
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._c.lock:
-            return self._c.db.execute(sql, params).fetchall()
+            try:
+                return self._retry_busy(lambda: self._c.db.execute(sql, params).fetchall())
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from None
 
     def close(self) -> None:
         with self._c.lock:
-            self._c.db.close()
+            try:
+                self._compact_journal_file()
+            finally:
+                self._c.db.close()
 
     def integrity_check(self) -> str:
         return str(self._read("PRAGMA integrity_check")[0][0])
+
+    # ------------------------------------------------------------------ the journal file
+
+    def _checkpointed(self) -> bool:
+        """True once every WAL frame is in the database file (which SQLite then fsyncs)."""
+        with self._c.lock:
+            if self._c.db.in_transaction:
+                return False
+            busy, frames, done = self._c.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return bool(busy == 0 and frames == done)
+
+    def _compact_journal_file(self) -> None:
+        """Best effort: a failure here loses nothing (the file only grows)."""
+        try:
+            self.journal_file.compact(self._checkpointed)
+        except (OSError, sqlite3.Error) as exc:
+            log.info("journal file not compacted: %s", exc)
+
+    def _reconcile_journal(self) -> None:
+        """Restore entries the table lost or holds in an older state (a deleted WAL, a crash)."""
+        try:
+            entries = self.journal_file.read()
+        except IsADirectoryError:
+            raise CacheRefusedError(
+                f"{self.journal_file.path} is a folder, not InvoiceDesk's journal file: move it away, "
+                "then run the command again."
+            ) from None
+        except OSError as exc:
+            raise CacheReadOnlyError(describe_folder_error(exc, self.folder)) from None
+        ids = sorted(entries)
+        stored: dict[int, tuple[Any, ...]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._read(
+                "SELECT id, source, account, record_id, action, created_at, updated_at FROM journal "  # noqa: S608
+                f"WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            stored.update((int(r[0]), tuple(r[1:])) for r in rows)
+
+        def current(entry_id: int, e: dict[str, Any]) -> bool:
+            row = stored.get(entry_id)
+            same = (e["source"], e["account"], e["record_id"], e["action"], e.get("created_at"))
+            return row is not None and row[:5] == same and str(row[5]) >= e["updated_at"]
+
+        stale = {i: e for i, e in entries.items() if not current(i, e)}
+        if not stale:
+            return  # the usual case: no write lock taken to open the cache
+        with self._tx() as db:
+            for key in _restore_entries(db, stale):
+                self._refresh_needs_in_tx(db, *key)
+
+    def _mirror_journal(self, entry_id: int, *, starting: bool = False) -> None:
+        """Append the entry's state to the journal file, fsync'd, before the caller acts on it.
+
+        When ``starting`` (the intent of an action) cannot be written, the entry is closed as
+        failed and the action refused: nothing was sent yet, and it must not be sent unrecorded.
+        """
+        with self._c.lock:
+            row = self._c.db.execute(_ONE_ENTRY, (entry_id,)).fetchone()
+            if row is None:
+                return
+            try:
+                self.journal_file.append([_entry_dict(row)])
+            except OSError as exc:
+                message = describe_folder_error(exc, self.folder)
+                if not starting:
+                    log.warning("journal entry %s kept in the cache only: %s", entry_id, message)
+                    return
+                try:
+                    with self._tx() as db:
+                        db.execute(
+                            "UPDATE journal SET state='failed', message=? WHERE id=?",
+                            ("Not started: the journal could not be written.", entry_id),
+                        )
+                        self._refresh_needs_in_tx(db, row[1], row[2], row[3])
+                except CacheError:
+                    pass
+                error = CacheFullError if exc.errno in FULL_ERRNOS else CacheReadOnlyError
+                raise error(message) from None
+        if self.journal_file.size() > _COMPACT_AT:
+            self._compact_journal_file()
 
     # ------------------------------------------------------------------ writing records
 
@@ -778,6 +1371,7 @@ class Cache:
             )
             entry_id = int(cur.lastrowid or 0)
             self._refresh_needs_in_tx(db, source, account, record_id)
+        self._mirror_journal(entry_id, starting=True)
         return entry_id
 
     def _check_balance_in_tx(
@@ -860,6 +1454,7 @@ class Cache:
                 self._upsert_in_tx(db, records, True, now or "")
             elif row:
                 self._refresh_needs_in_tx(db, *row)
+        self._mirror_journal(entry_id)
 
     def _refresh_needs_in_tx(self, db: sqlite3.Connection, source: str, account: str, record_id: str) -> None:
         rows = db.execute(

@@ -19,11 +19,12 @@ from typing import NoReturn, TextIO
 
 from invoicedesk import APP_NAME, __version__, export
 from invoicedesk.actions import ActionOutcome, ActionRefusedError, Actions
-from invoicedesk.cache import Cache, Query
+from invoicedesk.cache import Cache, CacheError, Query
 from invoicedesk.config import Config, KeyringSecrets, SecretSource, data_dir, load_config, log_dir
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.logs import setup_logging
 from invoicedesk.needs import label
+from invoicedesk.paths import describe_file_error, describe_folder_error
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
 from invoicedesk.sync_feed import progress_line, read_feed, results_line
@@ -190,6 +191,12 @@ def main(argv: Sequence[str], *, secrets: SecretSource | None = None, config: Co
         cfg = config if config is not None else load_config(args.config)
         folder = data_dir()
         cache = Cache.open(folder)
+    except CacheError as exc:  # full disk, read-only folder, damaged or foreign file
+        _err(str(exc))
+        return EXIT_FAILED
+    except OSError as exc:  # the data folder cannot be created
+        _err(describe_folder_error(exc, Path(exc.filename or ".")))
+        return EXIT_FAILED
     except InvoiceDeskError as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -197,6 +204,12 @@ def main(argv: Sequence[str], *, secrets: SecretSource | None = None, config: Co
         if args.command in ("list", "export"):
             return _list_or_export(cache, args)
         return asyncio.run(_network(args, cfg, secrets or KeyringSecrets(), cache, folder))
+    except CacheError as exc:  # the disk filled up, or another InvoiceDesk held the cache too long
+        _err(str(exc))
+        return EXIT_FAILED
+    except OSError as exc:  # an --output file that cannot be written
+        _err(describe_file_error(exc))
+        return EXIT_FAILED
     except KeyboardInterrupt:
         _err("interrupted; what was finished is saved")
         return EXIT_FAILED
@@ -450,6 +463,8 @@ async def _invoice(args: argparse.Namespace, cfg: Config, actions: Actions, cach
     for s in todo:
         try:
             outcome = await actions.create_invoice(s.account, s.id)
+        except CacheError:
+            raise  # a full disk fails every order the same way: one line, not one per order
         except InvoiceDeskError as exc:
             if _journal_state(cache, s.account, s.id) == "unknown":
                 unknown += 1

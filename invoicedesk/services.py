@@ -3,7 +3,8 @@
 Each account gets one ``httpx.AsyncClient`` for the life of the app, created inside the running
 event loop (qasync in the GUI, plain asyncio on the command line) and closed on quit, so
 connections are pooled and nothing is left pending at exit. The GUI and the command line get
-their clients from here instead of building their own.
+their clients from here instead of building their own. Each account's pacer shares its rate
+budget with every other InvoiceDesk process on the same data folder (``SharedBudget``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from invoicedesk.config import (
     resolve_secret,
 )
 from invoicedesk.errors import ConfigError, InvoiceDeskError
-from invoicedesk.transport import make_http_client
+from invoicedesk.transport import RatePacer, SharedBudget, make_http_client
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ class Services:
                 login=acc.login,
                 token=token,
                 base_url=acc.api_url,
+                pacer=RatePacer.jumpseller(SharedBudget.for_account(self.data_dir, "jumpseller", acc.name)),
             )
             self._jumpseller[acc.name] = client
         return client
@@ -143,6 +145,9 @@ class Services:
                 base_url=acc.api_url,
                 currency=acc.currency,
                 basic_auth=basic,
+                pacer=RatePacer.marketplacer(
+                    SharedBudget.for_account(self.data_dir, "marketplacer", acc.name)
+                ),
             )
             self._marketplacer[acc.name] = client
         return client

@@ -47,7 +47,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from invoicedesk.cache import Cache, SyncState, now_utc
+from invoicedesk.cache import Cache, CacheError, SyncState, now_utc
 from invoicedesk.config import Account, JumpsellerAccount, MarketplacerAccount
 from invoicedesk.domain import Document, Order
 from invoicedesk.errors import InvoiceDeskError
@@ -116,11 +116,16 @@ class Syncer:
     ) -> list[SyncResult]:
         """Every account concurrently; one failing account does not stop the others."""
         accs = list(accounts if accounts is not None else self.services.config.accounts)
-        return list(
-            await asyncio.gather(
-                *(self.sync_account(a, progress=progress, full=full, deep=deep) for a in accs)
-            )
+        # Every account runs to its end before a cache failure (a full disk) is raised, once:
+        # none is left writing in the background.
+        outcomes = await asyncio.gather(
+            *(self.sync_account(a, progress=progress, full=full, deep=deep) for a in accs),
+            return_exceptions=True,
         )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [o for o in outcomes if isinstance(o, SyncResult)]
 
     async def sync_account(
         self,
@@ -140,6 +145,8 @@ class Syncer:
                 await self._sync_jumpseller(account, result, report, full=full, deep=deep)
             else:
                 await self._sync_marketplacer(account, result, report, full)
+        except CacheError:
+            raise  # a full disk or a damaged cache stops every account alike: said once, by the caller
         except InvoiceDeskError as exc:
             result.error = str(exc)
             prev = self.cache.sync_state(account.name, account.source)

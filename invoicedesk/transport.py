@@ -13,16 +13,19 @@ once:
   answer becomes :class:`~invoicedesk.errors.OutcomeUnknownError`, because sending an invoice
   request twice can invoice an order twice;
 * a :class:`RatePacer` per account keeps requests under the published limits and adapts from
-  the ``...-Remaining`` headers, so 429s stay rare while throughput stays near the limit.
+  the ``...-Remaining`` headers, so 429s stay rare while throughput stays near the limit; with a
+  :class:`SharedBudget` its log is shared by every process on the same data folder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
 import json
 import logging
 import math
+import os
 import random
 import re
 import time
@@ -30,6 +33,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -59,6 +63,7 @@ __all__ = [
     "RedactingFilter",
     "RequestPolicy",
     "RetryConfig",
+    "SharedBudget",
     "check_url",
     "decode_json",
     "make_http_client",
@@ -67,6 +72,11 @@ __all__ = [
     "redact",
     "service_messages",
 ]
+
+try:  # POSIX; elsewhere each process paces itself alone
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 _log = logging.getLogger(__name__)
 
@@ -294,6 +304,129 @@ class _Window:
         self.log: deque[float] = deque()
 
 
+
+class SharedBudget:
+    """One account's request log, shared by every InvoiceDesk process on one data folder.
+
+    Two processes that each keep to 20 requests/s send 40 together, and the store gets banned.
+    So the log that decides whether a request may go lives in a small file in the data folder
+    (``rate-<service>-<account>.json``), read and written under an ``fcntl`` lock: a process
+    books its request there before sending it, and marks it answered (at the time the answer
+    came) afterwards, exactly as :class:`RatePacer` does in memory. A booking is refused while
+    any window is full counting every process's requests; in-flight ones count until answered
+    (or until ``stale_after`` s, for a process killed mid-request). A 429's hold is shared too.
+
+    Times are ``time.monotonic()``, which is one clock for every process of a machine
+    (CLOCK_MONOTONIC); entries from the future (a file kept across a reboot) are dropped.
+    Where ``fcntl`` does not exist, or the file cannot be written, the pacer goes on alone.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        stale_after: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self.stale_after = stale_after
+        self._clock = clock
+        self._broken = fcntl is None
+
+    @classmethod
+    def for_account(cls, folder: Path, service: str, account: str) -> SharedBudget:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", account)[:60]
+        digest = hashlib.sha1(account.encode("utf-8")).hexdigest()[:8]  # noqa: S324 - a file name
+        return cls(folder / f"rate-{service}-{safe}-{digest}.json")
+
+    def __repr__(self) -> str:
+        return f"SharedBudget({self.path.name})"
+
+    def _update(self, change: Callable[[dict[str, Any], float], T]) -> T | None:
+        """Run ``change(state, now)`` under the lock and write the state back."""
+        if self._broken:
+            return None
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            self._give_up(exc)
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            raw = b""
+            while chunk := os.read(fd, 65536):
+                raw += chunk
+            try:
+                state = json.loads(raw) if raw.strip() else {}
+                if not isinstance(state, dict):
+                    state = {}
+            except ValueError:
+                state = {}
+            now = self._clock()
+            state.setdefault("next", 1)
+            log = [e for e in state.get("log", []) if isinstance(e, list) and len(e) == 3]
+            horizon = now - max(self.stale_after, 61.0)
+            state["log"] = [e for e in log if horizon < e[1] <= now + 1.0]
+            if not 0 <= float(state.get("hold", 0.0)) - now <= 3600:
+                state["hold"] = 0.0
+            result = change(state, now)
+            data = json.dumps(state, separators=(",", ":")).encode()
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, data)
+            return result
+        except OSError as exc:
+            self._give_up(exc)
+            return None
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _give_up(self, exc: OSError) -> None:
+        self._broken = True
+        _log.warning("rate budget not shared with other InvoiceDesk processes (%s): %s", self.path, exc)
+
+    def try_take(self, windows: Sequence[tuple[int, float]], margin: float) -> tuple[float, int | None]:
+        """Book one request if every window has room: ``(0, ticket)``; else ``(wait, None)``."""
+
+        def take(state: dict[str, Any], now: float) -> tuple[float, int | None]:
+            log = state["log"]
+            wait = float(state.get("hold", 0.0)) - now
+            for limit, period in windows:
+                in_flight = sum(1 for _t, stamp, done in log if not done and stamp > now - self.stale_after)
+                answered = sorted(stamp for _t, stamp, done in log if done and stamp > now - period - margin)
+                free = limit - in_flight
+                if free <= 0:
+                    wait = max(wait, 0.02)  # only an answer can make room
+                elif len(answered) >= free:
+                    wait = max(wait, answered[len(answered) - free] + period + margin - now)
+            if wait > _EPSILON:
+                return wait, None
+            ticket = int(state["next"])
+            state["next"] = ticket + 1
+            log.append([ticket, now, 0])
+            return 0.0, ticket
+
+        result = self._update(take)
+        return result if result is not None else (0.0, None)
+
+    def answered(self, ticket: int) -> None:
+        """The booked request is over: it counts from now, like an answer in :class:`RatePacer`."""
+
+        def mark(state: dict[str, Any], now: float) -> None:
+            for entry in state["log"]:
+                if entry[0] == ticket:
+                    entry[1], entry[2] = max(entry[1], now), 1
+
+        self._update(mark)
+
+    def hold(self, until: float) -> None:
+        """Every process waits until ``until`` (a 429 said so)."""
+
+        def extend(state: dict[str, Any], _now: float) -> None:
+            state["hold"] = max(float(state.get("hold", 0.0)), until)
+
+        self._update(extend)
+
 class RatePacer:
     """Keeps one account's requests under its rate limits, close to them but not over.
 
@@ -322,9 +455,12 @@ class RatePacer:
         margin: float = 0.02,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: SharedBudget | None = None,
     ) -> None:
         if not windows:
             raise ValueError("a pacer needs at least one window")
+        self.shared = shared
+        self._tickets: dict[float, list[int]] = {}
         self._windows = [_Window(w) for w in windows]
         self._margin = margin
         self._clock = clock
@@ -342,14 +478,14 @@ class RatePacer:
         self.adjustments = 0
 
     @classmethod
-    def jumpseller(cls) -> RatePacer:
-        """20 requests/s and 800/min per store."""
-        return cls(JUMPSELLER_LIMITS)
+    def jumpseller(cls, shared: SharedBudget | None = None) -> RatePacer:
+        """20 requests/s and 800/min per store (``shared``: with every process on the folder)."""
+        return cls(JUMPSELLER_LIMITS, shared=shared)
 
     @classmethod
-    def marketplacer(cls) -> RatePacer:
+    def marketplacer(cls, shared: SharedBudget | None = None) -> RatePacer:
         """50 requests/s on the REST API."""
-        return cls(MARKETPLACER_LIMITS)
+        return cls(MARKETPLACER_LIMITS, shared=shared)
 
     @property
     def limits(self) -> list[tuple[int, float]]:
@@ -402,6 +538,10 @@ class RatePacer:
                     self._released.clear()
                     await self._released.wait()
                     continue
+                if wait <= _EPSILON and self.shared is not None:
+                    wait, ticket = self.shared.try_take(self.limits, self._margin)
+                    if ticket is not None:
+                        self._tickets.setdefault(now, []).append(ticket)
                 if wait <= _EPSILON:
                     tokens = min(self._burst, self._tokens + (now - self._tokens_at) * self._rate)
                     self._tokens, self._tokens_at = max(tokens - 1.0, 0.0), now
@@ -417,6 +557,13 @@ class RatePacer:
         self._in_flight = max(self._in_flight - 1, 0)
         for w in self._windows:
             w.log.append(now)
+        tickets = self._tickets.get(sent_at)
+        if tickets:
+            ticket = tickets.pop()
+            if not tickets:
+                del self._tickets[sent_at]
+            assert self.shared is not None
+            self.shared.answered(ticket)
         if headers is not None:
             self._observe(headers, now)
         if self._released is not None:
@@ -445,6 +592,8 @@ class RatePacer:
     def hold(self, seconds: float) -> None:
         """Hold every send for ``seconds`` (the service said 429 and how long to wait)."""
         self._hold_until = max(self._hold_until, self._clock() + max(seconds, 0.0))
+        if self.shared is not None:
+            self.shared.hold(self._hold_until)
 
     def ban(self, until: datetime) -> None:
         """Remember a ban: no request is sent before ``until``."""

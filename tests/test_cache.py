@@ -63,7 +63,7 @@ def test_reopening_keeps_everything_and_does_not_migrate_twice(tmp_path: Path) -
     again.close()
 
 
-def test_newer_schema_and_damaged_files_give_a_clear_error(tmp_path: Path) -> None:
+def test_a_newer_schema_or_a_file_that_is_not_ours_gives_a_clear_error(tmp_path: Path) -> None:
     c = Cache.open(tmp_path)
     c.close()
     with sqlite3.connect(tmp_path / "cache.sqlite3") as db:
@@ -72,9 +72,12 @@ def test_newer_schema_and_damaged_files_give_a_clear_error(tmp_path: Path) -> No
         Cache.open(tmp_path)
     other = tmp_path / "other"
     other.mkdir()
-    (other / "cache.sqlite3").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(CacheError, match="damaged"):
+    text = b"this is not a database" * 100
+    (other / "cache.sqlite3").write_bytes(text)
+    # (the message is matched on words the tmp_path cannot contain)
+    with pytest.raises(CacheError, match=r"is not an InvoiceDesk cache \(not a SQLite database\)"):
         Cache.open(other)
+    assert (other / "cache.sqlite3").read_bytes() == text, "refused, never replaced"
 
 
 def test_upsert_never_duplicates_and_keeps_the_raw_payload(cache: Cache) -> None:
