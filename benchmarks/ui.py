@@ -234,6 +234,17 @@ def child_search(n: int) -> dict[str, Any]:
     return {"records": n, "work": work, "hits": hits, "typed": typed}
 
 
+WIDE_OPEN_SITE = """
+from invoicedesk.transport import RatePacer, RateWindow
+
+def _wide_open(cls, shared=None):
+    return cls([RateWindow(1_000_000, 1.0)])
+
+RatePacer.jumpseller = classmethod(_wide_open)
+RatePacer.marketplacer = classmethod(_wide_open)
+"""
+
+
 def child_stall(n: int) -> dict[str, Any]:
     """A full first sync of n orders + n invoices with a 10 ms heartbeat on the GUI thread."""
     import qasync
@@ -245,13 +256,19 @@ def child_stall(n: int) -> dict[str, Any]:
     from invoicedesk.demo import demo_config
     from invoicedesk.transport import RatePacer, RateWindow
 
-    # Pacing off: every client (the sync's own, on its worker thread, included) goes as fast
-    # as the sandbox answers, so the window sees the densest stream of pages it can get.
-    def wide_open(cls: type[RatePacer]) -> RatePacer:
+    # Pacing off: every client goes as fast as the sandbox answers, so the window sees the
+    # densest stream of pages it can get. The sync runs in a child process (``sync --feed``):
+    # a sitecustomize on its PYTHONPATH opens its pacers the same way.
+    def wide_open(cls: type[RatePacer], shared: object = None) -> RatePacer:
         return cls([RateWindow(1_000_000, 1.0)])
 
     RatePacer.jumpseller = classmethod(wide_open)  # type: ignore[method-assign,assignment]
     RatePacer.marketplacer = classmethod(wide_open)  # type: ignore[method-assign,assignment]
+    site = Path(tempfile.mkdtemp(prefix="invoicedesk-bench-site-"))
+    (site / "sitecustomize.py").write_text(WIDE_OPEN_SITE)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(site), str(ROOT), os.environ.get("PYTHONPATH", "")) if p
+    )
 
     app = QApplication([])
     gaps: list[float] = []

@@ -218,7 +218,7 @@ def connection_tester(secrets: SecretSource, data_dir: Path) -> Tester:
 class AccountsDialog(QDialog):
     """Edits the configured accounts; ``saved`` carries the new :class:`Config` after Save."""
 
-    saved = Signal(object)
+    saved = Signal(Config)
 
     def __init__(
         self,

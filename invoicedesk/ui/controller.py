@@ -79,12 +79,12 @@ class Controller(QObject):
     """Starts syncs and actions as tasks, tracks what runs, and reports by signal."""
 
     syncStarted = Signal()
-    syncProgress = Signal(object)  # SyncProgress
-    syncFinished = Signal(object)  # list[SyncResult]; empty when cancelled
+    syncProgress = Signal(SyncProgress)
+    syncFinished = Signal(list)  # list[SyncResult]; empty when cancelled
     accountsChanged = Signal()
-    actionStarted = Signal(str, object)  # action, key
-    actionFinished = Signal(object)  # ActionReport
-    recordsChanged = Signal(object)  # list[Key]
+    actionStarted = Signal(str, tuple)  # action, Key
+    actionFinished = Signal(ActionReport)
+    recordsChanged = Signal(list)  # list[Key]
 
     def __init__(
         self,

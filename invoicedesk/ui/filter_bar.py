@@ -67,7 +67,7 @@ def _local_midnight(day: date) -> datetime:
 class FilterBar(QWidget):
     """Account/source, status, needs action, date range and search; emits the resulting query."""
 
-    queryChanged = Signal(object)  # Query
+    queryChanged = Signal(Query)
 
     def __init__(self, config: Config, parent: QWidget | None = None) -> None:
         super().__init__(parent)

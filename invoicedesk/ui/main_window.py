@@ -447,8 +447,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================== the list
 
-    def _on_query_changed(self, query: object) -> None:
-        self.model.set_query(query)  # type: ignore[arg-type]  # the reset updates the count
+    def _on_query_changed(self, query: Query) -> None:
+        self.model.set_query(query)  # the reset updates the count
 
     def _before_reset(self) -> None:
         self._restoring = True
@@ -552,9 +552,9 @@ class MainWindow(QMainWindow):
         else:
             self.count_label.setText(f"{shown} records")
 
-    def _on_records_changed(self, keys: object) -> None:
-        self.model.refresh_keys(keys)  # type: ignore[arg-type]
-        if self._key is not None and self._key in keys:  # type: ignore[operator]
+    def _on_records_changed(self, keys: list[Key]) -> None:
+        self.model.refresh_keys(keys)
+        if self._key is not None and self._key in keys:
             self._load_record()
 
     # ================================================================== actions
@@ -657,8 +657,7 @@ class MainWindow(QMainWindow):
         self.controller.run_action("mark_sent", rec.summary(), tracking=tracking, carrier=carrier, note=note)
         self._update_actions()
 
-    def _on_action_finished(self, report: object) -> None:
-        assert isinstance(report, ActionReport)
+    def _on_action_finished(self, report: ActionReport) -> None:
         self.statusBar().clearMessage()
         links: list[tuple[str, str]] = []
         text = report.message
@@ -702,13 +701,12 @@ class MainWindow(QMainWindow):
         self.cancel_sync_button.setVisible(True)
         self.sync_label.setText("Syncing…")
 
-    def _on_sync_progress(self, p: object) -> None:
+    def _on_sync_progress(self, p: SyncProgress) -> None:
         """Note the report; the status bar shows the latest ones a few times a second.
 
         A sync reports every request (thousands on a first sync); relaying out the status bar
         for each would keep the GUI thread busy for nothing.
         """
-        assert isinstance(p, SyncProgress)
         self._progress[p.account] = p
         self._live_dirty = True
         if not self._progress_timer.isActive():
@@ -739,8 +737,7 @@ class MainWindow(QMainWindow):
             self.model.refresh()
             self._update_count()
 
-    def _on_sync_finished(self, results: object) -> None:
-        assert isinstance(results, list)
+    def _on_sync_finished(self, results: list[SyncResult]) -> None:
         self._live.stop()
         self._progress_timer.stop()
         self._live_dirty = False
@@ -888,8 +885,7 @@ class MainWindow(QMainWindow):
         self.accounts_dialog = dialog
         dialog.open()
 
-    def _accounts_saved(self, config: object) -> None:
-        assert isinstance(config, Config)
+    def _accounts_saved(self, config: Config) -> None:
         self.controller.spawn(self._apply_config(config))
 
     async def _apply_config(self, config: Config) -> None:
