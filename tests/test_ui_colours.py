@@ -146,3 +146,17 @@ def test_the_accounts_dialog_error_and_hint_follow_the_palette(qtbot, tmp_path) 
         assert contrast(t.warning_text, window) >= 4.5
         styles[name] = dialog.error_label.styleSheet()
     assert styles["light"] != styles["dark"]
+
+
+def test_the_pane_turns_dark_when_the_whole_app_does(pane, qapp, qtbot) -> None:
+    """The desktop switching scheme changes the application palette (see ThemeFollower)."""
+    before = qapp.palette()
+    pane.show()
+    qapp.setPalette(light_palette())
+    qtbot.waitUntil(lambda: LIGHT_TONES.warning_bg in pane.status_chip.styleSheet())
+    try:
+        qapp.setPalette(dark_palette())
+        qtbot.waitUntil(lambda: DARK_TONES.warning_bg in pane.status_chip.styleSheet())
+        assert pane.lines_table.item(1, 0).background().color() == QColor(DARK_TONES.gift_bg)
+    finally:
+        qapp.setPalette(before)
