@@ -10,11 +10,13 @@ from dataclasses import replace
 import httpx
 import pytest
 from PySide6.QtCore import QUrl
+from PySide6.QtGui import QColor
 
 from invoicedesk.cache import Cache
 from invoicedesk.domain import Invoice, Order, parse_documents, parse_invoice_document, parse_order
 from invoicedesk.rules import format_money, invoice_preview
-from invoicedesk.ui.detail_pane import PLACEHOLDER, UNKNOWN_BG, DetailPane
+from invoicedesk.ui.detail_pane import PLACEHOLDER, DetailPane
+from invoicedesk.ui.palette import tones
 from tests.fixtures import FIXTURES
 
 REFERENCE = FIXTURES
@@ -266,10 +268,11 @@ def test_unknown_outcome_is_highlighted_with_what_to_do(pane, qtbot, tmp_path, s
     assert table.rowCount() == 2
     states = [table.item(r, 2).text() for r in range(2)]
     unknown_row = next(r for r, s in enumerate(states) if "Outcome unknown" in s)
-    assert table.item(unknown_row, 0).background().color() == UNKNOWN_BG
+    unknown_bg = QColor(tones(pane.palette()).warning_bg)
+    assert table.item(unknown_row, 0).background().color() == unknown_bg
     assert table.item(unknown_row, 2).font().bold()
     other = 1 - unknown_row
-    assert table.item(other, 0).background().color() != UNKNOWN_BG
+    assert table.item(other, 0).background().color() != unknown_bg
     assert "Customer tax ID is required" in states[other]
 
     pane.show_record(order, [e for e in history if e.state != "unknown"])

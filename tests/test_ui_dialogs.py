@@ -21,6 +21,7 @@ from invoicedesk.config import (
 from invoicedesk.domain import Invoice, parse_invoice_document
 from invoicedesk.ui.accounts_dialog import AccountsDialog, connection_tester
 from invoicedesk.ui.mark_sent_dialog import CARRIERS, MarkSentDialog
+from invoicedesk.ui.palette import tones
 
 # ----------------------------------------------------------------------------- Mark Sent
 
@@ -244,7 +245,8 @@ def test_a_bad_url_is_refused_with_the_configuration_files_own_sentence(
     assert "'api_url' must be an http(s) URL" in dialog.error_label.text()
     assert not dialog.error_label.isHidden()
     assert not dialog.save_button.isEnabled()
-    assert "c62828" in dialog.edits["jumpseller"]["api_url"].styleSheet()  # the field is marked
+    marked = dialog.edits["jumpseller"]["api_url"].styleSheet()
+    assert tones(dialog.palette()).error_text in marked  # the field is marked
     dialog.save()
     assert not config_path.exists()
 

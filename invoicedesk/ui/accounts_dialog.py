@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QDialog,
@@ -51,6 +51,7 @@ from invoicedesk.config import (
 from invoicedesk.errors import ConfigError, InvoiceDeskError
 from invoicedesk.services import ConnectionState, Services
 from invoicedesk.ui.icons import icon
+from invoicedesk.ui.palette import tones
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +236,8 @@ class AccountsDialog(QDialog):
         self.dirty = False
         self._loading = False
         self.last_test: ConnectionState | None = None
+        self._bad_field: tuple[str, str] | None = None  # (kind, key) of the field an error names
+        self._test_ok: bool | None = None  # how the connection test result is coloured
 
         self.setObjectName("accountsDialog")
         self.setWindowTitle("Accounts")
@@ -291,7 +294,6 @@ class AccountsDialog(QDialog):
         self.error_label.setObjectName("errorLabel")
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet("QLabel { background: #fde4e4; color: #8a1c1c; border-radius: 3px; }")
         self.error_label.setContentsMargins(8, 6, 8, 6)
         self.error_label.setAccessibleName("Problem with the accounts")
         self.error_label.hide()
@@ -300,7 +302,6 @@ class AccountsDialog(QDialog):
         self.secret_hint = QLabel()
         self.secret_hint.setObjectName("secretHint")
         self.secret_hint.setWordWrap(True)
-        self.secret_hint.setStyleSheet("QLabel { color: #8a5a00; }")
         right.addWidget(self.secret_hint)
 
         test_row = QHBoxLayout()
@@ -333,6 +334,7 @@ class AccountsDialog(QDialog):
         self.close_button.clicked.connect(self.reject)
         bottom.addWidget(self.close_button)
         outer.addLayout(bottom)
+        self._apply_tones()
 
         for draft in self.drafts:
             self.account_list.addItem(self._list_item(draft))
@@ -543,10 +545,36 @@ class AccountsDialog(QDialog):
         if error:
             match = _KEY_IN_ERROR.search(error)
             key = match.group(1) if match else ("name" if "account name" in error else "")
+        self._bad_field = (draft.kind, key) if draft is not None and key else None
+        self._paint_fields()
+
+    def _paint_fields(self) -> None:
+        """A red border on the field the error names, none on the others."""
+        border = f"QLineEdit {{ border: 1px solid {tones(self.palette()).error_text}; }}"
         for kind, edits in self.edits.items():
             for k, edit in edits.items():
-                bad = draft is not None and kind == draft.kind and k == key
-                edit.setStyleSheet("QLineEdit { border: 1px solid #c62828; }" if bad else "")
+                edit.setStyleSheet(border if (kind, k) == self._bad_field else "")
+
+    # ------------------------------------------------------------------ colours
+
+    def _apply_tones(self) -> None:
+        """Colour the error box, the secrets hint, the test result and a marked field from the
+        palette in use now (light colours would stay light on a dark palette)."""
+        t = tones(self.palette())
+        self.error_label.setStyleSheet(
+            f"QLabel {{ background: {t.error_bg}; color: {t.error_fg}; border-radius: 3px; }}"
+        )
+        self.secret_hint.setStyleSheet(f"QLabel {{ color: {t.warning_text}; }}")
+        colour = {True: t.success_text, False: t.error_text, None: "palette(text)"}[self._test_ok]
+        self.test_result.setStyleSheet(f"QLabel {{ color: {colour}; }}")
+        self._paint_fields()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange) and hasattr(
+            self, "test_result"
+        ):
+            self._apply_tones()
 
     # ------------------------------------------------------------------ test connection
 
@@ -564,8 +592,8 @@ class AccountsDialog(QDialog):
         return overlay
 
     def _show_test(self, text: str, ok: bool | None) -> None:
-        colour = {True: "#1b5e33", False: "#8a1c1c", None: "palette(text)"}[ok]
-        self.test_result.setStyleSheet(f"QLabel {{ color: {colour}; }}")
+        self._test_ok = ok
+        self._apply_tones()
         self.test_result.setText(text)
 
     @asyncSlot()  # type: ignore[untyped-decorator]

@@ -24,7 +24,11 @@ THEME_ENV = "INVOICEDESK_THEME"
 
 @dataclass(frozen=True, slots=True)
 class Tones:
-    """Accent colours for banners and the message bar, readable on the palette's window colour."""
+    """Accent colours for banners, boxes and coloured text, readable on the palette's window and base.
+
+    Each ``*_bg``/``*_fg`` pair is a box: the text colour on that background. ``*_text`` colours
+    stand on the palette's own window or base colour, ``gift_bg`` under the palette's text colour.
+    """
 
     dark: bool
     info_bg: str
@@ -35,6 +39,12 @@ class Tones:
     error_fg: str
     demo_bg: str
     demo_fg: str
+    warning_bg: str
+    warning_fg: str
+    gift_bg: str  # behind text in the palette's own text colour (gift-card rows)
+    success_text: str  # coloured text straight on the window or base colour
+    warning_text: str
+    error_text: str
     online: str
     offline: str
     needs_action: str
@@ -51,6 +61,12 @@ LIGHT_TONES = Tones(
     error_fg="#7f1d1d",
     demo_bg="#fff4ce",
     demo_fg="#5c4400",
+    warning_bg="#fff2c6",
+    warning_fg="#5c4400",
+    gift_bg="#f1ebfb",
+    success_text="#1b5e33",
+    warning_text="#8a5a00",
+    error_text="#b3261e",
     online="#1e7d32",
     offline="#b3261e",
     needs_action="#9a4d00",
@@ -67,6 +83,12 @@ DARK_TONES = Tones(
     error_fg="#ffd9d6",
     demo_bg="#4a3b10",
     demo_fg="#ffe9a8",
+    warning_bg="#4a3b10",
+    warning_fg="#ffe9a8",
+    gift_bg="#33294a",
+    success_text="#7bd88f",
+    warning_text="#ffb86b",
+    error_text="#ff8a80",
     online="#7bd88f",
     offline="#ff8a80",
     needs_action="#ffb86b",
