@@ -160,3 +160,27 @@ def test_the_pane_turns_dark_when_the_whole_app_does(pane, qapp, qtbot) -> None:
         assert pane.lines_table.item(1, 0).background().color() == QColor(DARK_TONES.gift_bg)
     finally:
         qapp.setPalette(before)
+
+
+def test_the_mark_sent_dialog_refusal_and_hint_follow_the_palette(qtbot, sandbox_session) -> None:
+    import httpx
+
+    from invoicedesk.domain import parse_invoice_document
+    from invoicedesk.ui.mark_sent_dialog import MarkSentDialog
+
+    seller = sandbox_session.sellers[0]
+    sent = next(i for i in sandbox_session.truth_invoices(seller.name) if i["attributes"]["status"] == "sent")
+    r = httpx.get(f"{sandbox_session.marketplacer_url}/api/v2/client/invoices/{sent['id']}",
+                  headers={"Authorization": f"Bearer {seller.api_key}"}, timeout=5)
+    invoice = parse_invoice_document(r.json(), account=seller.name, currency=seller.currency)
+    dialog = MarkSentDialog(invoice)
+    qtbot.addWidget(dialog)
+    assert dialog.refusal.text()  # already sent: the refusal box shows
+    styles = {}
+    for name, make in PALETTES.items():
+        dialog.setPalette(make())
+        t = DARK_TONES if name == "dark" else LIGHT_TONES
+        bg, fg = box_colours(dialog.refusal.styleSheet())
+        assert (bg, fg) == (t.error_bg, t.error_fg) and contrast(bg, fg) >= 4.5
+        styles[name] = dialog.refusal.styleSheet() + dialog.hint.styleSheet()
+    assert styles["light"] != styles["dark"]

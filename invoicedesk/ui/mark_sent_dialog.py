@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,7 +28,9 @@ from PySide6.QtWidgets import (
 
 from invoicedesk.domain import Invoice
 from invoicedesk.money import format_money
+from invoicedesk.textsafe import capped
 from invoicedesk.ui.icons import icon
+from invoicedesk.ui.palette import tones
 
 CARRIERS: tuple[str, ...] = (
     "Australia Post",
@@ -94,7 +96,7 @@ class MarkSentDialog(QDialog):
         self.setMinimumWidth(440)
 
         layout = QVBoxLayout(self)
-        who = invoice.customer_name or "unknown customer"
+        who = capped(invoice.customer_name, 200) if invoice.customer_name else "unknown customer"
         self.summary = QLabel()
         self.summary.setObjectName("invoiceSummary")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
@@ -116,7 +118,6 @@ class MarkSentDialog(QDialog):
         self.refusal = QLabel()
         self.refusal.setObjectName("refusalLabel")
         self.refusal.setWordWrap(True)
-        self.refusal.setStyleSheet("QLabel { background: #fde4e4; color: #8a1c1c; border-radius: 3px; }")
         self.refusal.setContentsMargins(8, 6, 8, 6)
         why_not = invoice.action_refusal("sent")
         self.refusal.setText(why_not or "")
@@ -205,7 +206,22 @@ class MarkSentDialog(QDialog):
         # The refusal already has its own red box; the hint says what to type.
         typed = [p for p in problems if p != self.invoice.action_refusal("sent")]
         self.hint.setText(" ".join(typed) if typed else "Ready to mark the invoice sent.")
-        self.hint.setStyleSheet("QLabel { color: #8a5a00; }" if typed else "QLabel { color: #1b5e33; }")
+        self._typed = bool(typed)
+        self._apply_tones()
+
+    def _apply_tones(self) -> None:
+        """Colours from the palette in use (light or dark), again whenever it changes."""
+        t = tones(self.palette())
+        self.refusal.setStyleSheet(
+            f"QLabel {{ background: {t.error_bg}; color: {t.error_fg}; border-radius: 3px; }}"
+        )
+        colour = t.warning_text if getattr(self, "_typed", False) else t.success_text
+        self.hint.setStyleSheet(f"QLabel {{ color: {colour}; }}")
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            self._apply_tones()
+        super().changeEvent(event)
 
     # ------------------------------------------------------------------ showing and closing
 
