@@ -51,6 +51,7 @@ from invoicedesk.errors import (
     ServiceError,
     UnavailableError,
 )
+from invoicedesk.journal import Journal, LocalJournal
 from invoicedesk.merge import is_partial, merge_jsonapi
 from invoicedesk.money import AmountNotExactError
 from invoicedesk.rules import invoice_blocker
@@ -134,9 +135,10 @@ def _pid_alive(pid: int) -> bool:
 class Actions:
     """The one way the app and the command line change things at a service."""
 
-    def __init__(self, services: Services, cache: Cache) -> None:
+    def __init__(self, services: Services, cache: Cache, journal: Journal | None = None) -> None:
         self.services = services
         self.cache = cache
+        self.journal: Journal = journal if journal is not None else LocalJournal(cache)
         self._running: set[tuple[str, str, str]] = set()
 
     # ------------------------------------------------------------------ guards
@@ -148,7 +150,7 @@ class Actions:
         self._running.add(key)
         return key
 
-    def _begin(
+    async def _begin(
         self,
         source: str,
         account: str,
@@ -161,14 +163,14 @@ class Actions:
     ) -> int:
         """Journal the intent; with ``force``, a confirmed retry closes an unknown outcome first."""
         try:
-            return self.cache.journal_begin(
+            return await self.journal.begin(
                 source, account, record_id, action, {**request, **_owner()}, documents=documents
             )
         except JournalBusyError as busy:
             entry = busy.entry
             if entry.state == "unknown" and force:
-                self.cache.journal_update(entry.id, state="failed", message="Closed by a confirmed retry.")
-                return self.cache.journal_begin(
+                await self.journal.update(entry.id, state="failed", message="Closed by a confirmed retry.")
+                return await self.journal.begin(
                     source,
                     account,
                     record_id,
@@ -187,7 +189,7 @@ class Actions:
             message = _error_message(exc, who)
             if state == "failed" and not isinstance(exc, RejectedError):
                 message += " Nothing was done; it can be tried again."
-            self.cache.journal_update(entry, state=state, message=message)
+            await self.journal.update(entry, state=state, message=message)
             raise
 
     # ------------------------------------------------------------------ Jumpseller
@@ -224,7 +226,7 @@ class Actions:
             # Fresh truth right before acting: the order as it is now, and its documents.
             order = await self._fresh_order(account, order_id)
             if force:
-                adopted = self._adopt(order, action)
+                adopted = await self._adopt(order, action)
                 if adopted is not None:
                     return adopted
             done = self._already_done(order, action)
@@ -241,7 +243,7 @@ class Actions:
                     raise ActionRefusedError(blocker)
 
             try:
-                entry = self._begin(
+                entry = await self._begin(
                     JS, account, order_id, action, {"kind": action}, force=force, documents=order.documents
                 )
             except AlreadyDoneError as exc:
@@ -250,7 +252,7 @@ class Actions:
                 )
             create = invoicing.create_invoice if action == "invoice" else invoicing.create_credit_note
             result = await self._journaled(entry, lambda: create(order), "the invoicing service")
-            self.cache.journal_update(
+            await self.journal.update(
                 entry,
                 state="invoiced",
                 step="attach",
@@ -294,11 +296,11 @@ class Actions:
             order,
         )
 
-    def _adopt(self, order: Order, action: str) -> ActionOutcome | None:
+    async def _adopt(self, order: Order, action: str) -> ActionOutcome | None:
         """An unknown outcome whose document is now attached: the journal takes it as done."""
         unknown = [
             e
-            for e in self.cache.journal(JS, order.account, str(order.id), open_only=True)
+            for e in await self.journal.entries(JS, order.account, str(order.id), open_only=True)
             if e.state == "unknown" and e.action == action
         ]
         if not unknown:
@@ -307,7 +309,7 @@ class Actions:
         if made is None:
             return None
         message = f"Found {made.public_id} at the service: the earlier request had worked; nothing was sent."
-        self.cache.journal_update(
+        await self.journal.update(
             unknown[0].id,
             state="done",
             result={"public_id": made.public_id, "url": made.url, "adopted": True},
@@ -329,7 +331,7 @@ class Actions:
                 )
                 current = await js.list_documents(order.id)
         except ServiceError as exc:
-            self.cache.journal_update(
+            await self.journal.update(
                 entry,
                 state="invoiced",
                 message=f"Created {public_id}; attaching it failed: {exc}. "
@@ -337,7 +339,7 @@ class Actions:
             )
             raise
         order = replace(order, documents=tuple(current))
-        self.cache.journal_update(
+        await self.journal.update(
             entry, state="done", step="", message=message or f"{public_id} attached.", records=[order]
         )
         return order
@@ -352,7 +354,7 @@ class Actions:
         invoicing service may have made a document whose answer never arrived, so a retry
         needs explicit confirmation. Marketplacer: the invoice's state tells for certain.
         """
-        open_entries = [e for e in self.cache.journal(source, account, record_id, open_only=True)]
+        open_entries = await self.journal.entries(source, account, record_id, open_only=True)
         unknown = [e for e in open_entries if e.state == "unknown"]
         if not unknown:
             state = open_entries[0].state if open_entries else "none"
@@ -365,7 +367,7 @@ class Actions:
         try:
             if source == JS:
                 order = await self._fresh_order(account, record_id)
-                adopted = self._adopt(order, entry.action)
+                adopted = await self._adopt(order, entry.action)
                 if adopted is not None:
                     return adopted
                 noun = "invoice" if entry.action == "invoice" else "credit note"
@@ -383,10 +385,10 @@ class Actions:
             invoice = await client.get_invoice(record_id)
             if invoice.status in _targets(entry.action):
                 message = "Confirmed at the marketplace: the change had been applied."
-                self.cache.journal_update(entry.id, state="done", message=message, records=[invoice])
+                await self.journal.update(entry.id, state="done", message=message, records=[invoice])
                 return ActionOutcome(account, record_id, entry.action, "adopted", message, record=invoice)
             message = "The marketplace did not apply the change; it can be tried again."
-            self.cache.journal_update(entry.id, state="failed", message=message, records=[invoice])
+            await self.journal.update(entry.id, state="failed", message=message, records=[invoice])
             return ActionOutcome(account, record_id, entry.action, "failed", message, record=invoice)
         finally:
             self._running.discard(key)
@@ -434,7 +436,7 @@ class Actions:
             refusal = invoice.action_refusal(action.removeprefix("mark_"))
             if refusal:
                 raise ActionRefusedError(refusal)
-            entry = self._begin(MP, account, invoice_id, action, request, force=force)
+            entry = await self._begin(MP, account, invoice_id, action, request, force=force)
 
             async def send() -> Invoice:
                 if action == "mark_sent":
@@ -451,7 +453,7 @@ class Actions:
             answer = await self._journaled(entry, send, "the marketplace")
             updated = await self._merged(client, invoice, answer)
             message = f"Invoice {invoice_id} marked {spec(action).done_word}."
-            self.cache.journal_update(entry, state="done", message=message, records=[updated])
+            await self.journal.update(entry, state="done", message=message, records=[updated])
             return ActionOutcome(account, invoice_id, action, "done", message, record=updated)
         finally:
             self._running.discard(key)
@@ -482,7 +484,7 @@ class Actions:
           so the outcome is ``unknown`` (staff check and retry with confirmation).
         """
         outcomes = []
-        for entry in self.cache.journal(open_only=True):
+        for entry in await self.journal.entries(open_only=True):
             try:
                 outcome = await self._resume_one(entry)
             except InvoiceDeskError as exc:
@@ -539,7 +541,7 @@ class Actions:
             client = self.services.marketplacer(entry.account)
             invoice = await client.get_invoice(entry.record_id)
             if invoice.status in _targets(entry.action):
-                self.cache.journal_update(
+                await self.journal.update(
                     entry.id, state="done", message="Confirmed after a restart.", records=[invoice]
                 )
                 return ActionOutcome(
@@ -550,7 +552,7 @@ class Actions:
                     "Confirmed after a restart.",
                     record=invoice,
                 )
-            self.cache.journal_update(
+            await self.journal.update(
                 entry.id,
                 state="failed",
                 records=[invoice],
@@ -558,7 +560,7 @@ class Actions:
             )
             return None
         if entry.state == "pending":
-            self.cache.journal_update(
+            await self.journal.update(
                 entry.id,
                 state="unknown",
                 message="InvoiceDesk stopped while waiting for the invoicing service: check whether the "

@@ -96,11 +96,35 @@ Account = JumpsellerAccount | MarketplacerAccount
 
 
 @dataclass(frozen=True, slots=True)
+class TeamConfig:
+    """Team mode: claims, history and a shared copy of the records in a PostgreSQL database.
+
+    ``database_url`` never holds the password: it comes from the environment variable named
+    by ``password_env``, else from the OS keyring (``password_key``).
+    """
+
+    database_url: str
+    password_env: str = ""
+
+    @property
+    def password_key(self) -> str:
+        return "team:database_password"
+
+    @property
+    def where(self) -> str:
+        """Host, port and database, for messages (never the user or a password)."""
+        parts = urlsplit(self.database_url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.hostname}{port}{parts.path}"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     jumpseller: tuple[JumpsellerAccount, ...] = ()
     marketplacer: tuple[MarketplacerAccount, ...] = ()
     auto_sync_minutes: int = 0
     path: Path | None = None
+    team: TeamConfig | None = None
 
     @property
     def accounts(self) -> tuple[Account, ...]:
@@ -176,7 +200,7 @@ def load_config(path: Path | None = None) -> Config:
 
 def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config:
     where = str(path) if path else "configuration"
-    known_top = {"jumpseller", "marketplacer", "auto_sync_minutes"}
+    known_top = {"jumpseller", "marketplacer", "auto_sync_minutes", "team"}
     for key in data:
         if key not in known_top:
             raise ConfigError(f"{where}: unknown key '{key}' (expected {', '.join(sorted(known_top))}).")
@@ -193,7 +217,47 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
             f"{where}: 'auto_sync_minutes' must be a whole number of minutes from 0 (off) "
             f"to {MAX_AUTO_SYNC_MINUTES} (a week)."
         )
-    return Config(jumpseller=js, marketplacer=mp, auto_sync_minutes=auto, path=path)
+    team = _team(data["team"], where) if "team" in data else None
+    return Config(jumpseller=js, marketplacer=mp, auto_sync_minutes=auto, path=path, team=team)
+
+
+_SSL_MODES_WITH_TLS = ("require", "verify-ca", "verify-full")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _team(entry: Any, where: str) -> TeamConfig:
+    """``[team]``: a postgresql:// URL without a password, TLS unless the server is this machine."""
+    at = f"{where} [team]"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{at}: must be a table ([team]).")
+    _no_secrets(entry, at)
+    for key in entry:
+        if key not in ("database_url", "password_env"):
+            raise ConfigError(f"{at}: unknown key '{key}' (expected database_url, password_env).")
+    url = _str(entry, "database_url", at, required=True)
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ConfigError(f"{at}: 'database_url' is not a valid URL.") from None
+    if parts.scheme not in ("postgresql", "postgres") or not host or not parts.path.strip("/"):
+        raise ConfigError(
+            f"{at}: 'database_url' must look like postgresql://user@host:5432/database."
+        )
+    if parts.password is not None:
+        raise ConfigError(
+            f"{at}: 'database_url' must not hold the password; name an environment variable with "
+            "'password_env' or keep it in the OS keyring."
+        )
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"{at}: the port in 'database_url' must be between 1 and 65535.")
+    query = dict(q.split("=", 1) for q in parts.query.split("&") if "=" in q)
+    if host not in _LOOPBACK and query.get("sslmode") not in _SSL_MODES_WITH_TLS:
+        raise ConfigError(
+            f"{at}: the team database is reached over TLS: add '?sslmode=require' (or verify-ca, "
+            "verify-full) to 'database_url'; only a database on this machine may go without it."
+        )
+    return TeamConfig(database_url=url, password_env=_env_name(entry, "password_env", at))
 
 
 def _tables(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
@@ -309,6 +373,11 @@ def dump_config(config: Config) -> str:
     lines: list[str] = []
     if config.auto_sync_minutes:
         lines += [f"auto_sync_minutes = {config.auto_sync_minutes}", ""]
+    if config.team is not None:
+        lines += ["[team]", f"database_url = {_q(config.team.database_url)}"]
+        if config.team.password_env:
+            lines.append(f"password_env = {_q(config.team.password_env)}")
+        lines.append("")
     for js in config.jumpseller:
         lines.append("[[jumpseller]]")
         lines.append(f"name = {_q(js.name)}")
