@@ -484,6 +484,9 @@ class Actions:
           so the outcome is ``unknown`` (staff check and retry with confirmation).
         """
         outcomes = []
+        catch_up = getattr(self.journal, "catch_up", None)
+        if catch_up is not None:
+            await catch_up()  # outcomes kept here while the team database was away
         for entry in await self.journal.entries(open_only=True):
             try:
                 outcome = await self._resume_one(entry)
@@ -495,10 +498,14 @@ class Actions:
         return outcomes
 
     async def _resume_one(self, entry: JournalEntry) -> ActionOutcome | None:
+        alive = await self.journal.owner_alive(entry)
+        if alive:
+            return None  # another desk is on it right now
         owner_pid = entry.request.get("pid")
         same_host = entry.request.get("host") == socket.gethostname()
         if (
-            entry.state == "pending"
+            alive is None
+            and entry.state == "pending"
             and same_host
             and isinstance(owner_pid, int)
             and owner_pid != os.getpid()

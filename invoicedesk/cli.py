@@ -22,15 +22,18 @@ from invoicedesk.actions import ActionOutcome, ActionRefusedError, Actions
 from invoicedesk.cache import Cache, CacheError, Query
 from invoicedesk.config import Config, KeyringSecrets, SecretSource, data_dir, load_config, log_dir
 from invoicedesk.errors import InvoiceDeskError
+from invoicedesk.journal import Journal, TeamJournal, UnavailableJournal
 from invoicedesk.logs import setup_logging
 from invoicedesk.needs import label
 from invoicedesk.paths import describe_file_error, describe_folder_error
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
 from invoicedesk.sync_feed import progress_line, read_feed, results_line
+from invoicedesk.team.db import TeamDB
+from invoicedesk.team.share import leased_sync, pull
 from invoicedesk.textsafe import has_unsafe, terminal_safe
 
-COMMANDS = ("sync", "list", "invoice", "credit-note", "check", "mark", "export")
+COMMANDS = ("sync", "list", "invoice", "credit-note", "check", "mark", "export", "team")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -151,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--account")
     ck.add_argument("--source", choices=("jumpseller", "marketplacer"), default="jumpseller")
     ck.add_argument("record_id", help="order id (Jumpseller) or invoice id (Marketplacer)")
+
+    team = sub.add_parser("team", help="team mode: the shared PostgreSQL database")
+    tsub = team.add_subparsers(dest="what", required=True)
+    tsub.add_parser("status", help="server, schema version, desks seen lately, who syncs which account")
 
     mark = sub.add_parser("mark", help="mark a Marketplacer invoice sent, ready or collected")
     msub = mark.add_subparsers(dest="what", required=True)
@@ -344,14 +351,21 @@ async def _network(
     args: argparse.Namespace, cfg: Config, secrets: SecretSource, cache: Cache, folder: Path
 ) -> int:
     services = Services(cfg, secrets, folder)
-    actions = Actions(services, cache)
+    team, journal, team_error = await _team(cfg, secrets, cache, args)
+    actions = Actions(services, cache, journal)
     try:
+        if args.command == "team":
+            if team is None:
+                raise team_error or InvoiceDeskError(
+                    "Team mode is off: there is no [team] in the configuration."
+                )
+            return await _team_status(team)
         # The window's own sync (--feed) leaves interrupted actions to the window, which resumes
         # them itself: two resumers would attach the same invoice twice.
         for done in [] if getattr(args, "feed", False) else await actions.resume():
             print(f"{done.account} {done.record_id}: {done.message}", file=sys.stderr)
         if args.command == "sync":
-            return await _sync(args, cfg, services, cache)
+            return await _sync(args, cfg, services, cache, team)
         if args.command == "invoice":
             return await _invoice(args, cfg, actions, cache)
         if args.command == "check":
@@ -383,6 +397,41 @@ async def _network(
         return EXIT_USAGE if isinstance(exc, ActionRefusedError) else EXIT_FAILED
     finally:
         await services.aclose()
+        if team is not None:
+            await team.aclose()
+
+
+async def _team(
+    cfg: Config, secrets: SecretSource, cache: Cache, args: argparse.Namespace
+) -> tuple[TeamDB | None, Journal | None, InvoiceDeskError | None]:
+    """The team database when ``[team]`` is set: connected, with this desk's copy brought up to
+    date. Unreachable: actions are refused (never a local-only claim), a sync goes on alone."""
+    if cfg.team is None:
+        return None, None, None
+    team = TeamDB(cfg.team, secrets, kind="window sync" if getattr(args, "feed", False) else "cli")
+    try:
+        await team.connect()
+        await pull(team, cache)
+    except InvoiceDeskError as exc:
+        if args.command == "sync":
+            _err(f"{exc} Syncing this desk alone.")
+        return None, UnavailableJournal(exc), exc
+    return team, TeamJournal(team, cache), None
+
+
+async def _team_status(team: TeamDB) -> int:
+    status = await team.status()
+    print(f"server: {status.server}")
+    print(f"schema version: {status.schema_version}")
+    print("desks seen in the last 10 minutes:")
+    for desk, kind, seen in status.desks:
+        print(f"  {terminal_safe(desk)}  {kind or '-'}  last seen {seen:%Y-%m-%d %H:%M:%S} UTC")
+    print("sync leases:")
+    for account, desk, until in status.leases or []:
+        print(f"  {terminal_safe(account)}: {terminal_safe(desk)} until {until:%H:%M:%S} UTC")
+    if not status.leases:
+        print("  none: no desk is syncing right now")
+    return EXIT_OK
 
 
 def _account(cfg: Config, name: str | None, source: str) -> str:
@@ -399,7 +448,9 @@ def _account(cfg: Config, name: str | None, source: str) -> str:
     raise ActionRefusedError(f"Several {source.capitalize()} accounts: name one with --account.")
 
 
-async def _sync(args: argparse.Namespace, cfg: Config, services: Services, cache: Cache) -> int:
+async def _sync(
+    args: argparse.Namespace, cfg: Config, services: Services, cache: Cache, team: TeamDB | None
+) -> int:
     accounts = [cfg.account(args.account)] if args.account else list(cfg.accounts)
     if not accounts:
         _err("no accounts configured")
@@ -410,9 +461,22 @@ async def _sync(args: argparse.Namespace, cfg: Config, services: Services, cache
         def progress(p: SyncProgress) -> None:
             print(progress_line(p), flush=True)
 
-    results = await Syncer(services, cache).sync_all(
-        accounts, progress=progress, full=args.full, deep=args.deep
-    )
+    if team is not None:
+
+        def skipped(account: str, desk: str) -> None:
+            print(
+                f"{account}: being synced by {desk}; its records arrive through the team database",
+                file=sys.stderr,
+            )
+
+        results = await leased_sync(
+            team, Syncer(services, cache), accounts, progress=progress, full=args.full,
+            deep=args.deep, skipped=skipped,
+        )
+    else:
+        results = await Syncer(services, cache).sync_all(
+            accounts, progress=progress, full=args.full, deep=args.deep
+        )
     if args.feed:
         print(results_line(results), flush=True)
     failed = 0

@@ -282,6 +282,7 @@ class Syncer:
                 # One transaction per batch, off the event loop: the window stays responsive.
                 await asyncio.to_thread(self.cache.set_documents_many, acc.name, batch)
                 result.documents_checked += len(batch)
+                result.changed_ids += [order_id for order_id, _docs in batch]
                 report(SyncProgress(acc.name, "invoices attached", result.documents_checked, total))
 
         async def one(order_id: str) -> None:

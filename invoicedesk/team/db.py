@@ -25,7 +25,7 @@ from invoicedesk.errors import InvoiceDeskError
 
 SCHEMA_VERSION = 1
 LEASE_SECONDS = 300  # a sync renews its lease as it goes; a desk that died frees it after this
-ALIVE_SECONDS = 30  # a desk not seen for this long is gone (its pending claims can be judged)
+ALIVE_SECONDS = 120  # a desk not seen for this long is gone (its open claims can be judged)
 CONNECT_TIMEOUT = 5
 
 _MIGRATIONS: list[str] = [
@@ -108,6 +108,16 @@ class TeamStatus:
     schema_version: int
     desks: list[tuple[str, str, datetime]]  # desk, kind, last seen
     leases: list[tuple[str, str, datetime]]  # account, desk, until
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def new_desk_id(kind: str = "") -> str:
@@ -241,6 +251,7 @@ class TeamDB:
         await self.connect()
         conn = self._conn
         key = f"{source}\x1f{account}\x1f{record_id}"
+        await self.heartbeat()
         try:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
@@ -344,6 +355,11 @@ class TeamDB:
         return [_entry(r) for r in rows]
 
     async def desk_alive(self, desk: str) -> bool:
+        """Seen lately; and for a desk on this machine, its process still runs."""
+        host, _, rest = desk.partition(":")
+        pid_text = rest.partition(":")[0]
+        if host == socket.gethostname() and pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            return False
         rows = await self._run(
             "SELECT 1 FROM desks WHERE desk = %s AND seen_at > now() - make_interval(secs => %s)",
             (desk, ALIVE_SECONDS),

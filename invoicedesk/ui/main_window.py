@@ -754,7 +754,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Sync cancelled; what was fetched is kept.", 8000)
             return
         failed = [r for r in results if not r.ok]
-        changed = sum(len(r.changed_ids) for r in results)
+        changed = sum(len(set(r.changed_ids)) for r in results)
         if failed:
             names = ", ".join(r.account for r in failed)
             first = failed[0].error or "not reachable"
