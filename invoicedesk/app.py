@@ -93,8 +93,9 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
 
     from invoicedesk.actions import Actions
     from invoicedesk.cache import Cache
-    from invoicedesk.config import KeyringSecrets, data_dir, load_config
+    from invoicedesk.config import KeyringSecrets, load_config
     from invoicedesk.errors import InvoiceDeskError
+    from invoicedesk.paths import data_dir
     from invoicedesk.services import Services
     from invoicedesk.sync import Syncer
     from invoicedesk.ui.firstpaint import install_first_paint_report

@@ -125,7 +125,7 @@ async def run_self_test(*, limit_seconds: float = TIMEOUT) -> int:
 
 
 async def _steps(report: SelfTestReport) -> None:
-    from invoicedesk import logs
+    from invoicedesk import redact
     from invoicedesk.actions import Actions
     from invoicedesk.cache import Cache
     from invoicedesk.demo import start_demo
@@ -148,9 +148,9 @@ async def _steps(report: SelfTestReport) -> None:
     services = cache = window = None
     try:
         for store in demo.sandbox.stores:  # type: ignore[attr-defined]
-            logs.register_secrets((store.token, store.hooks_token))
+            redact.register_secrets((store.token, store.hooks_token))
         for seller in demo.sandbox.sellers:  # type: ignore[attr-defined]
-            logs.register_secrets((seller.api_key, seller.basic_password))
+            redact.register_secrets((seller.api_key, seller.basic_password))
         services = Services(demo.config, demo.secrets, demo.data_dir)
         cache = Cache.open(demo.data_dir)
 

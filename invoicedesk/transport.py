@@ -51,7 +51,9 @@ from invoicedesk.errors import (
     ServiceError,
     UnavailableError,
 )
+from invoicedesk.redact import RedactingFilter, guard_library_logs, redact, register_secrets
 from invoicedesk.textsafe import has_unsafe, one_line
+from invoicedesk.urls import URLProblem, url_refusal
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -87,8 +89,6 @@ USER_AGENT = f"InvoiceDesk/{__version__}"
 #: Explicit timeouts: a dead network shows up within seconds, a slow page still loads.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=10.0)
 
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
-
 #: Methods that may be repeated without changing anything on the service.
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -103,29 +103,26 @@ BAN_HEADER = "Jumpseller-BannedByRateLimit-Reset"
 def check_url(url: str) -> str:
     """Return ``url`` if credentials may be sent to it, else raise :class:`InsecureURLError`.
 
-    Plain ``http://`` is allowed only to the loopback sandbox; URLs carrying a user name or
-    password are refused outright because they end up in logs and browser histories.
+    The rule is :func:`invoicedesk.urls.url_refusal`'s: plain ``http://`` only to this machine
+    (the sandbox), and no user name or password in the address (it would end up in logs).
     """
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise InsecureURLError(f"'{_safe_url(url)}' is not a valid web address.") from exc
-    host = parsed.host.lower()
-    if parsed.scheme not in ("http", "https") or not host:
-        raise InsecureURLError(
-            f"'{_safe_url(url)}' is not a web address: it must start with https://."
-        )
-    if parsed.userinfo:
+    refusal = url_refusal(url, tidy=False)
+    if refusal is None:
+        return url
+    host = refusal.host.lower()
+    if refusal.problem is URLProblem.INVALID:
+        raise InsecureURLError(f"'{_safe_url(url)}' is not a valid web address.")
+    if refusal.problem is URLProblem.CREDENTIALS:
         raise InsecureURLError(
             f"The address for {host} contains a user name or password; "
             "enter credentials in their own fields instead."
         )
-    if parsed.scheme == "http" and host not in _LOOPBACK_HOSTS:
+    if refusal.problem is URLProblem.PLAIN_HTTP:
         raise InsecureURLError(
             f"Refusing to send credentials to {host} over plain http://: "
             "the address must start with https://."
         )
-    return url
+    raise InsecureURLError(f"'{_safe_url(url)}' is not a web address: it must start with https://.")
 
 
 def _safe_url(url: object) -> str:
@@ -160,7 +157,7 @@ def make_http_client(
     """
     if base_url:
         check_url(base_url)
-    _guard_library_logs()
+    guard_library_logs()
     merged = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if headers:
         merged.update(headers)
@@ -177,74 +174,6 @@ def make_http_client(
             keepalive_expiry=4.0,
         ),
     )
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each secret in ``text`` by ``***``.
-
-    Secrets shorter than 4 characters are skipped: blanking every "a" would make messages
-    unreadable while protecting nothing.
-    """
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-class RedactingFilter(logging.Filter):
-    """A logging filter that blanks known secrets in every record it sees.
-
-    Attach it to a handler (or the ``invoicedesk`` and ``httpx`` loggers) as a last line of
-    defence; our own log calls already pass their text through :func:`redact`.
-    """
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self._secrets: set[str] = {s for s in secrets if s}
-
-    def add(self, secret: str | None) -> None:
-        if secret:
-            self._secrets.add(secret)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = record.getMessage()
-            cleaned = redact(message, self._secrets)
-            if cleaned != message:
-                record.msg = cleaned
-                record.args = None
-        return True
-
-    def __repr__(self) -> str:
-        return f"RedactingFilter({len(self._secrets)} secrets)"
-
-
-_QUERY = re.compile(r"(https?://[^\s?\"']+)\?[^\s\"']*")
-
-
-class _LibraryLogFilter(RedactingFilter):
-    """Filter for httpx/httpcore loggers: they log full URLs, query strings included."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = _QUERY.sub(r"\1?…", message)
-        if cleaned != message:
-            record.msg = cleaned
-            record.args = None
-        return super().filter(record)
-
-
-_LIBRARY_FILTER = _LibraryLogFilter()
-_LIBRARY_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.proxy")
-
-
-def _guard_library_logs(secrets: Iterable[str | None] = ()) -> None:
-    """Attach the shared filter to the HTTP libraries' loggers (once) and teach it secrets."""
-    for name in _LIBRARY_LOGGERS:
-        logger = logging.getLogger(name)
-        if _LIBRARY_FILTER not in logger.filters:
-            logger.addFilter(_LIBRARY_FILTER)
-    for secret in secrets:
-        _LIBRARY_FILTER.add(secret)
 
 
 # --------------------------------------------------------------------------------------------
@@ -879,7 +808,8 @@ class RequestPolicy:
         self.pacer = pacer
         self.retry = retry or RetryConfig()
         self._secrets = tuple(s for s in secrets if s)
-        _guard_library_logs(self._secrets)
+        register_secrets(self._secrets)
+        guard_library_logs()
         self.auth_message = auth_message or "the credentials were refused"
         self._rng = rng or random.Random()
         self._sleep = sleep
@@ -893,7 +823,7 @@ class RequestPolicy:
     def _error(self, cls: type[ServiceError], message: str, endpoint: str, status: int | None,
                **extra: Any) -> ServiceError:
         return cls(
-            redact(message, self._secrets),
+            redact(message, self._secrets, patterns=False),
             service=self.service,
             account=self.account,
             endpoint=endpoint,
@@ -1114,7 +1044,7 @@ class RequestPolicy:
         """401/403 → AuthError, 404 → NotFoundError, 3xx → MalformedResponseError; 400, 409,
         415, 422 and any other 4xx → RejectedError carrying the service's messages verbatim."""
         status = response.status_code
-        messages = [redact(m, self._secrets) for m in service_messages(response.content)]
+        messages = [redact(m, self._secrets, patterns=False) for m in service_messages(response.content)]
         if status in (401, 403):
             return self._error(AuthError, self.auth_message, endpoint, status)
         if status == 404:
