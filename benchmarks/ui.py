@@ -241,9 +241,9 @@ def child_stall(n: int) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication
     from sandbox_process import SandboxProcess
 
-    from invoicedesk.app import quiet_gc
     from invoicedesk.demo import demo_config
     from invoicedesk.transport import RatePacer, RateWindow
+    from invoicedesk.ui.app import quiet_gc
 
     # Pacing off: every client (the sync's own, on its worker thread, included) goes as fast
     # as the sandbox answers, so the window sees the densest stream of pages it can get.

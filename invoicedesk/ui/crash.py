@@ -171,5 +171,5 @@ class CrashReporter(QObject):
 def install_crash_handlers(
     app: QObject | None = None, loop: asyncio.AbstractEventLoop | None = None
 ) -> CrashReporter:
-    """The one call app.py makes once the QApplication (and optionally the loop) exist."""
+    """The one call ui/app.py makes once the QApplication (and optionally the loop) exist."""
     return CrashReporter(app).install(loop)

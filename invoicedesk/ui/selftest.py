@@ -12,8 +12,7 @@ the bundled sandbox, with nothing outside the machine:
 
 Exit status 0 and one "self-test passed" line on stdout; otherwise "self-test failed: <step>:
 <reason>" on stderr and status 1. The same lines go to the log, because a windowed Windows
-build has no console. Qt is imported only inside functions: this module is loaded by the
-command-line path too, which must stay free of Qt.
+build has no console.
 """
 
 from __future__ import annotations
