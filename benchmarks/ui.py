@@ -252,9 +252,9 @@ def child_stall(n: int) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication
     from sandbox_process import SandboxProcess
 
-    from invoicedesk.app import quiet_gc
     from invoicedesk.demo import demo_config
     from invoicedesk.transport import RatePacer, RateWindow
+    from invoicedesk.ui.app import quiet_gc
 
     # Pacing off: every client goes as fast as the sandbox answers, so the window sees the
     # densest stream of pages it can get. The sync runs in a child process (``sync --feed``):

@@ -20,12 +20,12 @@ from typing import NoReturn, TextIO
 from invoicedesk import APP_NAME, __version__, export
 from invoicedesk.actions import ActionOutcome, ActionRefusedError, Actions
 from invoicedesk.cache import Cache, CacheError, Query
-from invoicedesk.config import Config, KeyringSecrets, SecretSource, data_dir, load_config, log_dir
+from invoicedesk.config import Config, KeyringSecrets, SecretSource, load_config
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.journal import Journal, TeamJournal, UnavailableJournal
 from invoicedesk.logs import setup_logging
 from invoicedesk.needs import label
-from invoicedesk.paths import describe_file_error, describe_folder_error
+from invoicedesk.paths import data_dir, describe_file_error, describe_folder_error, log_dir
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
 from invoicedesk.sync_feed import progress_line, read_feed, results_line

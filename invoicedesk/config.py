@@ -4,10 +4,9 @@ The configuration is a TOML file (format in the README). It never holds a secret
 from the environment variable an account names (for headless use) or from the OS keyring.
 A bad file gets one clear sentence naming the file, the key and what is wrong.
 
-Where things live:
-- config: ``--config PATH``, else ``$INVOICEDESK_CONFIG``, else ``config.toml`` in the user
-  config folder for "InvoiceDesk" (platformdirs);
-- data (cache, logs of actions): ``$INVOICEDESK_DATA_DIR``, else the user data folder.
+The file read is ``--config PATH``, else :func:`invoicedesk.paths.default_config_path` (where
+every folder InvoiceDesk uses is decided). Web addresses are checked by the one rule in
+:mod:`invoicedesk.urls`, and every secret resolved is registered with :mod:`invoicedesk.redact`.
 """
 
 from __future__ import annotations
@@ -19,12 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
-
-import platformdirs
 
 from invoicedesk import APP_NAME
 from invoicedesk.errors import ConfigError
+from invoicedesk.paths import default_config_path
+from invoicedesk.redact import register_secret
+from invoicedesk.urls import URLProblem, url_refusal
 
 DEFAULT_JUMPSELLER_API = "https://api.jumpseller.com/v1"
 KEYRING_SERVICE = APP_NAME
@@ -136,34 +135,6 @@ class Config:
                 return acc
         known = ", ".join(a.name for a in self.accounts) or "none configured"
         raise ConfigError(f"No account named '{name}' (accounts: {known}).")
-
-
-# --------------------------------------------------------------------------------------------
-# Locations
-
-
-def default_config_path() -> Path:
-    env = os.environ.get("INVOICEDESK_CONFIG")
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
-
-
-def data_dir() -> Path:
-    env = os.environ.get("INVOICEDESK_DATA_DIR")
-    path = Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def log_dir() -> Path:
-    env = os.environ.get("INVOICEDESK_DATA_DIR")
-    if env:
-        path = Path(env) / "logs"
-    else:
-        path = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 # --------------------------------------------------------------------------------------------
@@ -285,23 +256,23 @@ def _name(entry: Mapping[str, Any], where: str) -> str:
     return name
 
 
+_URL_SENTENCES = {
+    URLProblem.SPACES: "must not contain spaces, got '{value}'",
+    URLProblem.NOT_WEB: "must be an http(s) URL, got '{value}'",
+    URLProblem.PORT_ZERO: "has port 0; a port is 1 to 65535",
+    URLProblem.CREDENTIALS: "must not carry credentials or a query string",
+    URLProblem.QUERY: "must not carry credentials or a query string",
+    URLProblem.PLAIN_HTTP: "uses plain http; only https is allowed off this machine",
+}
+
+
 def _url(value: str, key: str, where: str) -> str:
-    try:
-        parts = urlsplit(value)
-        hostname, port = parts.hostname, parts.port  # .port raises on ":99999" or ":abc"
-    except ValueError as exc:  # "https://[zz/v1": an unclosed IPv6 bracket
-        raise ConfigError(f"{where}: '{key}' is not a valid URL ({exc}).") from None
-    if any(ch.isspace() for ch in value):
-        raise ConfigError(f"{where}: '{key}' must not contain spaces, got '{value}'.")
-    if parts.scheme not in ("http", "https") or not hostname:
-        raise ConfigError(f"{where}: '{key}' must be an http(s) URL, got '{value}'.")
-    if port == 0:
-        raise ConfigError(f"{where}: '{key}' has port 0; a port is 1 to 65535.")
-    if parts.username or parts.password or parts.query:
-        raise ConfigError(f"{where}: '{key}' must not carry credentials or a query string.")
-    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
-        raise ConfigError(f"{where}: '{key}' uses plain http; only https is allowed off this machine.")
-    return value.rstrip("/")
+    refusal = url_refusal(value)
+    if refusal is None:
+        return value.rstrip("/")
+    if refusal.problem is URLProblem.INVALID:
+        raise ConfigError(f"{where}: '{key}' is not a valid URL ({refusal.detail}).")
+    raise ConfigError(f"{where}: '{key}' {_URL_SENTENCES[refusal.problem].format(value=value)}.")
 
 
 def _env_name(entry: Mapping[str, Any], key: str, where: str) -> str:
@@ -468,8 +439,6 @@ def resolve_secret(
 
     Every secret resolved is registered with the log redactor, so it can never reach a log file.
     """
-    from invoicedesk.logs import register_secret
-
     if env_name:
         value = os.environ.get(env_name)
         if value:

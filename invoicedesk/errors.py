@@ -126,7 +126,3 @@ class OutcomeUnknownError(ServiceError):
 
     Never retried automatically: retrying could invoice an order twice.
     """
-
-
-# Short aliases used across the code base.
-MalformedResponse = MalformedResponseError

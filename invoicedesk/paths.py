@@ -1,9 +1,15 @@
-"""What went wrong with a folder or a disk, in one sentence staff can act on.
+"""Where InvoiceDesk keeps its files, and what went wrong with a folder or a disk.
 
-A leaf module (it imports nothing of InvoiceDesk): the cache, the command line and the window all
-turn ``OSError`` numbers into the same words here, so a read-only folder is always "cannot write
-to <folder>" and never mistaken for a damaged cache, and a full disk always names the folder whose
-disk is full.
+A leaf module (of InvoiceDesk it imports only the app's name), so the configuration, the logs,
+the cache and the command line all read their folders from here without importing each other:
+
+- configuration: ``$INVOICEDESK_CONFIG``, else ``config.toml`` in the user config folder;
+- data (the cache, the journal of actions): ``$INVOICEDESK_DATA_DIR``, else the user data folder;
+- logs: ``logs/`` inside ``$INVOICEDESK_DATA_DIR`` when it is set, else the user log folder.
+
+The cache, the command line and the window also turn ``OSError`` numbers into the same words
+here, so a read-only folder is always "cannot write to <folder>" and never mistaken for a
+damaged cache, and a full disk always names the folder whose disk is full.
 """
 
 from __future__ import annotations
@@ -12,10 +18,49 @@ import errno
 import os
 from pathlib import Path
 
+import platformdirs
+
+from invoicedesk import APP_NAME
+
 #: errno values that mean "this folder cannot be written", whatever the file in it.
 READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 #: errno values that mean "no room": a full disk, a quota, a file size limit.
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+# --------------------------------------------------------------------------------------------
+# Folders
+
+
+def default_config_path() -> Path:
+    """The configuration file used when no ``--config`` is given (it may not exist)."""
+    env = os.environ.get("INVOICEDESK_CONFIG")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def data_dir() -> Path:
+    """The data folder (created if missing)."""
+    env = os.environ.get("INVOICEDESK_DATA_DIR")
+    path = Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def log_dir() -> Path:
+    """The log folder (created if missing): beside the data when the data folder is chosen."""
+    env = os.environ.get("INVOICEDESK_DATA_DIR")
+    if env:
+        path = Path(env) / "logs"
+    else:
+        path = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# What went wrong with a folder
 
 
 def full_disk(folder: Path) -> str:

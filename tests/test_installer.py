@@ -71,7 +71,7 @@ def test_a_broken_step_fails_the_self_test_and_names_the_step(
 ) -> None:
     """The invoicing service answers 500 to everything: the run must say so and exit 1."""
     import invoicedesk.demo
-    from invoicedesk import selftest
+    from invoicedesk.ui import selftest
 
     real_start = invoicedesk.demo.start_demo
 
@@ -90,7 +90,7 @@ def test_a_broken_step_fails_the_self_test_and_names_the_step(
 
 
 def test_self_test_goes_offscreen_only_without_a_display(monkeypatch: pytest.MonkeyPatch) -> None:
-    from invoicedesk.selftest import prepare_platform
+    from invoicedesk.ui.selftest import prepare_platform
 
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     prepare_platform()

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from invoicedesk import logs
+from invoicedesk import logs, redact
 
 SECRET = "tok-7f3a9c1e55d2b8a4"
 OTHER = "key_Q2xpZW50U2VjcmV0VmFsdWU"
@@ -37,7 +37,7 @@ def log_file(tmp_path: Path) -> Iterator[Path]:
     for name, level in saved_levels.items():
         logging.getLogger(name).setLevel(level)
     logging.captureWarnings(False)
-    logs.forget_secrets()
+    redact.forget_secrets()
 
 
 def flushed(path: Path) -> str:
@@ -47,7 +47,7 @@ def flushed(path: Path) -> str:
 
 
 def test_registered_secret_never_reaches_the_file(log_file: Path, sandbox_session) -> None:
-    logs.register_secret(SECRET)
+    redact.register_secret(SECRET)
     log = logging.getLogger("invoicedesk.clients.jumpseller")
 
     log.info("using token %s for demo-store", SECRET)  # through %-args
@@ -98,7 +98,7 @@ def test_credentials_that_were_never_registered_are_blanked_by_shape(log_file: P
 def test_ordinary_words_stay_readable() -> None:
     # Redaction must not eat the sentences staff and support read.
     line = "Basic credentials were refused for account 'bikeshop'; token expired? retry"
-    assert logs.redact(line) == line
+    assert redact.redact(line) == line
 
 
 def test_setting_up_twice_does_not_double_lines_and_http_libraries_stay_quiet(tmp_path: Path) -> None:
@@ -160,7 +160,7 @@ def _raise(message: str) -> BaseException:
 
 
 def test_unhandled_error_is_logged_and_shown_instead_of_vanishing(qtbot, reporter, log_file: Path) -> None:
-    logs.register_secret(SECRET)
+    redact.register_secret(SECRET)
     previous = sys.excepthook
     reporter.install()
     assert sys.excepthook == reporter.excepthook

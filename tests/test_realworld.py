@@ -1,5 +1,5 @@
 """Staff's key stories against the sandbox's ``real-world`` profile: every documented answer
-shape at once (API-FACTS: translated statuses without enums, listings that ignore ``page``,
+shape at once (translated statuses without enums, listings that ignore ``page``,
 ``links.next`` on the last page, thin answers, no ``updated_at``, reused included ids, other
 apps' documents, ``document_type`` strings, 403 rate limits, ISO ban resets, 2xx refusals)."""
 

@@ -1,4 +1,4 @@
-"""The sandbox's invoicing endpoint follows the Lightweight contract (API-FACTS §2), over HTTP."""
+"""The sandbox's invoicing endpoint follows the Lightweight contract, over HTTP."""
 
 from __future__ import annotations
 

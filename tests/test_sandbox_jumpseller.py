@@ -1,4 +1,4 @@
-"""The sandbox's Jumpseller API behaves like the real one (API-FACTS §1), over real HTTP."""
+"""The sandbox's Jumpseller API behaves like the real one, over real HTTP."""
 
 from __future__ import annotations
 

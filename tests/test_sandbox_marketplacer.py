@@ -1,4 +1,4 @@
-"""The sandbox's Marketplacer REST API v2 behaves like the docs (API-FACTS §3), over real HTTP."""
+"""The sandbox's Marketplacer REST API v2 behaves like the docs, over real HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sandbox plays every documented answer shape on demand (API-FACTS), over real HTTP.
+"""The sandbox plays every documented answer shape on demand, over real HTTP.
 
 Each test switches one shape on (``sb.set_shapes``) and checks the wire, and checks that the
 default answer is unchanged where a client could tell the difference.

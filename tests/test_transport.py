@@ -35,11 +35,11 @@ from invoicedesk.errors import (
     RejectedError,
     UnavailableError,
 )
+from invoicedesk.redact import RedactingFilter, redact
 from invoicedesk.transport import (
     USER_AGENT,
     RatePacer,
     RateWindow,
-    RedactingFilter,
     RequestPolicy,
     RetryConfig,
     check_url,
@@ -47,7 +47,6 @@ from invoicedesk.transport import (
     pages_in_order,
     parse_ban_reset,
     parse_retry_after,
-    redact,
     service_messages,
 )
 

@@ -2,7 +2,7 @@
 
 We play Jumpseller's part: POST the order, in the contract's own shape, signed the way
 Jumpseller signs it, and read back ``{"url", "public_id", "message"}``. The contract is not
-the REST order (docs/API-FACTS.md §2): ``quantity`` not ``qty``, ``customer.tax_id`` from
+the REST order: ``quantity`` not ``qty``, ``customer.tax_id`` from
 ``billing_address.taxid``, ``billing_address.zip`` from ``postal``, a lowercase status and an
 ISO ``created_at``. Nothing says the endpoint is idempotent, so a request is sent once: a lost
 answer raises ``OutcomeUnknownError`` (an ``Idempotency-Key`` lets a careful service dedupe).

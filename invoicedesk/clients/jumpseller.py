@@ -1,6 +1,6 @@
 """Jumpseller REST API v1 client: a store's orders and the documents attached to them.
 
-Facts it is built on (docs/API-FACTS.md §1): Basic ``login:token`` auth, a bare JSON array per
+Facts it is built on: Basic ``login:token`` auth, a bare JSON array per
 page with no total header (``/orders/count.json`` gives the count), ``limit`` at most 100,
 20 requests/s and 800/min per store, 429 then a ban for clients that ignore it.
 """

@@ -1,6 +1,6 @@
 """Marketplacer legacy REST Seller API v2 client: a seller's invoices and shipments.
 
-Facts it is built on (docs/API-FACTS.md §3): one host per marketplace, JSON:API documents,
+Facts it is built on: one host per marketplace, JSON:API documents,
 ``Authorization: Bearer <key>`` (or Basic plus a ``MARKETPLACER-API-KEY`` header on staging
 sites), ``Content-Type: application/vnd.api+json`` on writes (else 415), ``links.next`` paging,
 50 requests/s, two error shapes (strings, or objects with title/detail).
@@ -200,8 +200,8 @@ class MarketplacerClient:
             return out
 
         def finished(invoices: list[Invoice], new: list[Invoice]) -> bool:
-            # Some services send links.next on the last page too, pointing at an empty one
-            # (API-FACTS §3): an empty page, or one of only known ids, ends the listing.
+            # Some services send links.next on the last page too, pointing at an empty one:
+            # an empty page, or one of only known ids, ends the listing.
             return not invoices or not new
 
         async def page(number: int) -> tuple[list[Invoice], str | None, Any]:

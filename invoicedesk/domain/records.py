@@ -428,18 +428,6 @@ class Invoice:
         return f"Invoice {self.id} is {status}: only invoices ready for collection can be marked collected."
 
     @property
-    def why_not_sent(self) -> str | None:
-        return self.action_refusal("sent")
-
-    @property
-    def why_not_ready(self) -> str | None:
-        return self.action_refusal("ready")
-
-    @property
-    def why_not_collected(self) -> str | None:
-        return self.action_refusal("collected")
-
-    @property
     def skus(self) -> tuple[str, ...]:
         return tuple(line.sku for line in self.lines if line.sku)
 

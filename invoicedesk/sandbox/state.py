@@ -17,7 +17,7 @@ from .catalog import stable_seed
 from .clock import DEFAULT_START, VirtualClock
 from .faults import FaultBook
 from .invoices import MarketplacerSeller
-from .invoicing import Ledger
+from .ledger import Ledger
 from .orders import JumpsellerStore
 from .ratelimit import RateLimiter
 

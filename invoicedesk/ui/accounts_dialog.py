@@ -44,11 +44,11 @@ from invoicedesk.config import (
     Config,
     JumpsellerAccount,
     SecretSource,
-    default_config_path,
     parse_config,
     save_config,
 )
 from invoicedesk.errors import ConfigError, InvoiceDeskError
+from invoicedesk.paths import default_config_path
 from invoicedesk.services import ConnectionState, Services
 from invoicedesk.ui.icons import icon
 from invoicedesk.ui.palette import tones

@@ -28,6 +28,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from invoicedesk import APP_NAME, logs
+from invoicedesk.redact import redact
 
 log = logging.getLogger("invoicedesk.crash")
 
@@ -89,8 +90,8 @@ class CrashReporter(QObject):
         # Logging first: if showing the dialog fails too, the traceback is already on disk.
         log.critical("%s", message, exc_info=exc_info)
         exc_type, exc, tb = exc_info
-        summary = logs.redact("".join(traceback.format_exception_only(exc_type, exc)).strip())
-        details = logs.redact("".join(traceback.format_exception(exc_type, exc, tb)))
+        summary = redact("".join(traceback.format_exception_only(exc_type, exc)).strip())
+        details = redact("".join(traceback.format_exception(exc_type, exc, tb)))
         try:
             self.reported.emit(summary, details)
         except RuntimeError:  # the reporter is gone (interpreter shutting down)
@@ -170,5 +171,5 @@ class CrashReporter(QObject):
 def install_crash_handlers(
     app: QObject | None = None, loop: asyncio.AbstractEventLoop | None = None
 ) -> CrashReporter:
-    """The one call app.py makes once the QApplication (and optionally the loop) exist."""
+    """The one call ui/app.py makes once the QApplication (and optionally the loop) exist."""
     return CrashReporter(app).install(loop)

@@ -4,7 +4,7 @@ Filtering, sorting and paging all happen in SQL (``Cache.fetch``): the model hol
 rows the view has asked for so far (``canFetchMore``/``fetchMore``), so the first screenful
 costs the same with 1,000 or 100,000 cached records. There is deliberately no
 ``QSortFilterProxyModel``: sorting 100k rows through one makes millions of calls into
-``data()`` and takes tens of seconds (see the pitfalls notes); ``sort()`` re-queries instead.
+``data()`` and takes tens of seconds; ``sort()`` re-queries instead.
 
 Display strings are built lazily, the first time a row is painted, and kept with the row.
 """

@@ -12,8 +12,7 @@ the bundled sandbox, with nothing outside the machine:
 
 Exit status 0 and one "self-test passed" line on stdout; otherwise "self-test failed: <step>:
 <reason>" on stderr and status 1. The same lines go to the log, because a windowed Windows
-build has no console. Qt is imported only inside functions: this module is loaded by the
-command-line path too, which must stay free of Qt.
+build has no console.
 """
 
 from __future__ import annotations
@@ -125,7 +124,7 @@ async def run_self_test(*, limit_seconds: float = TIMEOUT) -> int:
 
 
 async def _steps(report: SelfTestReport) -> None:
-    from invoicedesk import logs
+    from invoicedesk import redact
     from invoicedesk.actions import Actions
     from invoicedesk.cache import Cache
     from invoicedesk.demo import start_demo
@@ -148,9 +147,9 @@ async def _steps(report: SelfTestReport) -> None:
     services = cache = window = None
     try:
         for store in demo.sandbox.stores:  # type: ignore[attr-defined]
-            logs.register_secrets((store.token, store.hooks_token))
+            redact.register_secrets((store.token, store.hooks_token))
         for seller in demo.sandbox.sellers:  # type: ignore[attr-defined]
-            logs.register_secrets((seller.api_key, seller.basic_password))
+            redact.register_secrets((seller.api_key, seller.basic_password))
         services = Services(demo.config, demo.secrets, demo.data_dir)
         cache = Cache.open(demo.data_dir)
 

@@ -1,4 +1,4 @@
-"""Start-up: the command line, or the window on a qasync event loop.
+"""The window's start-up: a QApplication and one qasync event loop (``invoicedesk`` without a command).
 
 Order matters for a Qt + asyncio app: the QApplication exists first, then one qasync loop
 runs both Qt and asyncio; network clients are created inside that running loop and closed
@@ -45,14 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    try:
-        from invoicedesk import cli
-    except ImportError:  # the command line arrives with the cache; the window works without it
-        cli = None  # type: ignore[assignment]
-    if cli is not None and cli.is_command(args_list):
-        return cli.main(args_list)
-    args = build_parser().parse_args(args_list)
+    """Open the window (``invoicedesk.__main__`` has already sent commands to the command line)."""
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.self_test and not args.demo:
         print("invoicedesk: --self-test needs --demo (it creates an invoice: never at a real shop).",
               file=sys.stderr)
@@ -70,7 +64,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
     setup_logging()
     if args.self_test:
-        from invoicedesk.selftest import prepare_platform
+        from invoicedesk.ui.selftest import prepare_platform
 
         prepare_platform()  # before the QApplication: offscreen when there is no display
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_NAME])
@@ -93,8 +87,9 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
 
     from invoicedesk.actions import Actions
     from invoicedesk.cache import Cache
-    from invoicedesk.config import KeyringSecrets, data_dir, load_config
+    from invoicedesk.config import KeyringSecrets, load_config
     from invoicedesk.errors import InvoiceDeskError
+    from invoicedesk.paths import data_dir
     from invoicedesk.services import Services
     from invoicedesk.sync import Syncer
     from invoicedesk.ui.firstpaint import install_first_paint_report
@@ -102,7 +97,7 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
     from invoicedesk.ui.palette import ThemeFollower
 
     if args.self_test:
-        from invoicedesk.selftest import run_self_test
+        from invoicedesk.ui.selftest import run_self_test
 
         return await run_self_test()
     demo = None
@@ -161,10 +156,6 @@ async def _scripted_run(window: object, args: argparse.Namespace) -> None:
     window.close()  # type: ignore[attr-defined]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def quiet_gc() -> None:
     """Fewer, shorter garbage-collector pauses while a sync allocates heavily.
 
@@ -176,3 +167,7 @@ def quiet_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

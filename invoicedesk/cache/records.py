@@ -1,0 +1,418 @@
+"""The records: storing pages of orders and invoices (with their raw payloads), the list's
+queries (filtered, sorted and paged in SQL), the sync cursors, and what each record needs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from invoicedesk.cache.opening import CacheFile
+from invoicedesk.cache.values import (
+    SORT_COLUMNS,
+    Query,
+    Row,
+    SyncState,
+    decimal_or_none,
+    documents_from_json,
+    documents_json,
+    from_iso,
+    id_sort,
+    iso,
+    now_utc,
+)
+from invoicedesk.domain import Document, Invoice, Order, Source, Summary, parse_invoice_document, parse_order
+from invoicedesk.needs import needs_action
+
+
+class RecordsCache(CacheFile):
+    """The records and sync state of an open cache file."""
+
+    # ------------------------------------------------------------------ writing records
+
+    def _journal_flags(
+        self, db: sqlite3.Connection, source: str, account: str, ids: Iterable[str]
+    ) -> dict[str, str]:
+        """Open journal states per record (an action in flight or of unknown outcome)."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        out: dict[str, str] = {}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start : chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(
+                f"SELECT record_id, action, state FROM journal WHERE source=? AND account=? "  # noqa: S608
+                f"AND record_id IN ({marks}) AND state NOT IN ('done', 'failed') ORDER BY id",
+                (source, account, *chunk),
+            ).fetchall()
+            for record_id, action, state in rows:
+                out[record_id] = f"{action}:{state}"
+        return out
+
+    def _row_values(
+        self,
+        record: Order | Invoice,
+        summary: Summary,
+        open_action: str | None,
+        synced: str,
+        docs_known: bool,
+    ) -> tuple[Any, ...]:
+        documents: str | None = None
+        if isinstance(record, Order) and (docs_known or record.documents):
+            documents = documents_json(record.documents)
+        raw = record.raw
+        total = summary.total
+        return (
+            summary.source.value,
+            summary.account,
+            summary.id,
+            id_sort(summary.id),
+            iso(summary.date),
+            summary.customer,
+            summary.email,
+            None if total is None else str(total),
+            None if total is None else float(total),
+            summary.currency,
+            summary.status,
+            summary.status_label,
+            summary.delivery_type,
+            summary.invoice_public_id,
+            summary.invoice_url,
+            needs_action(record, open_action),
+            summary.search_text,
+            summary.problems_count,
+            iso(getattr(record, "updated_at", None)),
+            json.dumps(raw, separators=(",", ":"), ensure_ascii=False),
+            documents,
+            synced,
+        )
+
+    _UPSERT = """
+        INSERT INTO records (source, account, record_id, id_sort, date, customer, email, total,
+            total_sort, currency, status, status_label, delivery_type, invoice_public_id,
+            invoice_url, needs_action, search_text, problems, updated_at, raw, documents, synced_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (source, account, record_id) DO UPDATE SET
+            id_sort=excluded.id_sort, date=excluded.date, customer=excluded.customer,
+            email=excluded.email, total=excluded.total, total_sort=excluded.total_sort,
+            currency=excluded.currency, status=excluded.status, status_label=excluded.status_label,
+            delivery_type=excluded.delivery_type, invoice_public_id=excluded.invoice_public_id,
+            invoice_url=excluded.invoice_url, needs_action=excluded.needs_action,
+            search_text=excluded.search_text, problems=excluded.problems,
+            updated_at=excluded.updated_at, raw=excluded.raw,
+            documents=COALESCE(excluded.documents, records.documents),
+            synced_at=excluded.synced_at
+    """
+
+    def upsert(
+        self,
+        records: Sequence[Order | Invoice],
+        *,
+        state: SyncState | None = None,
+        documents_known: bool = False,
+    ) -> int:
+        """Store a page of records (and optionally the sync cursor) in ONE transaction.
+
+        Orders fetched from the list endpoints carry no documents; unless ``documents_known``,
+        the documents already in the cache are kept and used for the order's invoice columns.
+        """
+        if not records and state is None:
+            return 0
+        synced = iso(now_utc())
+        assert synced is not None
+        with self._tx() as db:
+            self._upsert_in_tx(db, records, documents_known, synced)
+            if state is not None:
+                self._put_state(db, state)
+        return len(records)
+
+    def _upsert_in_tx(
+        self, db: sqlite3.Connection, records: Sequence[Order | Invoice], documents_known: bool, synced: str
+    ) -> None:
+        records = self._with_known_documents(db, records) if not documents_known else records
+        summaries = [r.summary() for r in records]
+        by_key: dict[tuple[str, str], list[str]] = {}
+        for s in summaries:
+            by_key.setdefault((s.source.value, s.account), []).append(s.id)
+        flags: dict[tuple[str, str, str], str] = {}
+        for (src, acc), ids in by_key.items():
+            for rid, flag in self._journal_flags(db, src, acc, ids).items():
+                flags[(src, acc, rid)] = flag
+        db.executemany(
+            self._UPSERT,
+            [
+                self._row_values(r, s, flags.get((s.source.value, s.account, s.id)), synced, documents_known)
+                for r, s in zip(records, summaries, strict=True)
+            ],
+        )
+
+    def _with_known_documents(
+        self, db: sqlite3.Connection, records: Sequence[Order | Invoice]
+    ) -> list[Order | Invoice]:
+        orders = [r for r in records if isinstance(r, Order) and not r.documents]
+        if not orders:
+            return list(records)
+        known: dict[tuple[str, str], tuple[Document, ...]] = {}
+        by_account: dict[str, list[str]] = {}
+        for o in orders:
+            by_account.setdefault(o.account, []).append(str(o.id))
+        for account, ids in by_account.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows = db.execute(
+                    "SELECT record_id, documents FROM records WHERE source='jumpseller' AND account=? "  # noqa: S608
+                    f"AND documents IS NOT NULL AND record_id IN ({','.join('?' * len(chunk))})",
+                    (account, *chunk),
+                ).fetchall()
+                for rid, docs in rows:
+                    known[(account, rid)] = documents_from_json(docs)
+        out: list[Order | Invoice] = []
+        for r in records:
+            docs = known.get((r.account, str(r.id))) if isinstance(r, Order) else None
+            out.append(replace(r, documents=docs) if docs and isinstance(r, Order) else r)
+        return out
+
+    def set_documents(self, account: str, order_id: str, documents: Sequence[Document]) -> None:
+        """Replace an order's documents (after an attach, or a documents check) and refresh it."""
+        self.set_documents_many(account, [(order_id, documents)])
+
+    def set_documents_many(self, account: str, items: Sequence[tuple[str, Sequence[Document]]]) -> None:
+        """Documents of many orders in one transaction (the sync's documents checks, batched)."""
+        synced = iso(now_utc())
+        assert synced is not None
+        with self._tx() as db:
+            orders: list[Order | Invoice] = []
+            for order_id, documents in items:
+                row = db.execute(
+                    "SELECT raw, documents, currency FROM records WHERE source='jumpseller' AND account=? "
+                    "AND record_id=?",
+                    (account, str(order_id)),
+                ).fetchone()
+                if row is None:
+                    continue
+                order = self._parse_row(Source.JUMPSELLER.value, account, *row)
+                if isinstance(order, Order):
+                    orders.append(replace(order, documents=tuple(documents)))
+            self._upsert_in_tx(db, orders, True, synced)
+
+    def refresh_needs(self, source: str, account: str, record_id: str) -> None:
+        record = self.get(source, account, record_id)
+        if record is not None:
+            self.upsert([record])
+
+    # ------------------------------------------------------------------ reading records
+
+    def _where(self, q: Query) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if q.source:
+            clauses.append("source = ?")
+            params.append(q.source)
+        if q.account:
+            clauses.append("account = ?")
+            params.append(q.account)
+        if q.status:
+            clauses.append("status = ?")
+            params.append(q.status)
+        if q.needs_action:
+            clauses.append("needs_action != ''")
+        if q.date_from:
+            clauses.append("date >= ?")
+            params.append(iso(q.date_from))
+        if q.date_to:
+            clauses.append("date < ?")
+            params.append(iso(q.date_to))
+        text = q.search.strip().lower()
+        if text:
+            for word in text.split():
+                if self.has_fts and len(word) >= 3:
+                    phrase = '"' + word.replace('"', '""') + '"'
+                    clauses.append("+rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
+                    params.append(phrase)
+                else:
+                    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                    clauses.append("search_text LIKE ? ESCAPE '\\'")
+                    params.append(f"%{escaped}%")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    _ROW_COLS = (
+        "rowid, source, account, record_id, date, customer, email, total, currency, status, "
+        "status_label, delivery_type, invoice_public_id, invoice_url, needs_action, "
+        "search_text, problems"
+    )
+
+    @staticmethod
+    def _row(t: tuple[Any, ...]) -> Row:
+        return Row(
+            t[0],
+            Summary(
+                source=Source(t[1]),
+                account=t[2],
+                id=t[3],
+                date=from_iso(t[4]),
+                customer=t[5],
+                email=t[6],
+                total=decimal_or_none(t[7]),
+                currency=t[8],
+                status=t[9],
+                status_label=t[10],
+                delivery_type=t[11],
+                invoice_public_id=t[12],
+                invoice_url=t[13],
+                needs_action=t[14],
+                search_text=t[15],
+                problems_count=t[16],
+            ),
+        )
+
+    def fetch(
+        self,
+        query: Query = Query(),
+        *,
+        sort: str = "date",
+        descending: bool = True,
+        offset: int = 0,
+        limit: int = 200,
+    ) -> list[Row]:
+        """One page of the list, filtered and sorted in SQL."""
+        expr = SORT_COLUMNS.get(sort)
+        if expr is None:
+            raise ValueError(f"cannot sort on {sort!r}")
+        direction = "DESC" if descending else "ASC"
+        where, params = self._where(query)
+        sql = (
+            f"SELECT {self._ROW_COLS} FROM records{where} "  # noqa: S608 (fixed expressions only)
+            f"ORDER BY {expr} {direction}, rowid {direction} LIMIT ? OFFSET ?"
+        )
+        return [self._row(t) for t in self._read(sql, [*params, limit, offset])]
+
+    def count(self, query: Query = Query()) -> int:
+        where, params = self._where(query)
+        return int(self._read(f"SELECT count(*) FROM records{where}", params)[0][0])  # noqa: S608
+
+    def row(self, rowid: int) -> Row | None:
+        rows = self._read(f"SELECT {self._ROW_COLS} FROM records WHERE rowid = ?", [rowid])  # noqa: S608
+        return self._row(rows[0]) if rows else None
+
+    def find_rowid(self, source: str, account: str, record_id: str) -> int | None:
+        rows = self._read(
+            "SELECT rowid FROM records WHERE source=? AND account=? AND record_id=?",
+            [source, account, record_id],
+        )
+        return int(rows[0][0]) if rows else None
+
+    def get(self, source: str, account: str, record_id: str) -> Order | Invoice | None:
+        """The full record, re-parsed from the raw payload the service sent."""
+        rows = self._read(
+            "SELECT raw, documents, currency FROM records WHERE source=? AND account=? AND record_id=?",
+            [source, account, record_id],
+        )
+        if not rows:
+            return None
+        return self._parse_row(source, account, *rows[0])
+
+    def get_order(self, account: str, order_id: str) -> Order | None:
+        rec = self.get(Source.JUMPSELLER.value, account, str(order_id))
+        return rec if isinstance(rec, Order) else None
+
+    def get_invoice(self, account: str, invoice_id: str) -> Invoice | None:
+        rec = self.get(Source.MARKETPLACER.value, account, str(invoice_id))
+        return rec if isinstance(rec, Invoice) else None
+
+    def record_ids(self, source: str, account: str, *, statuses: Sequence[str] = ()) -> list[str]:
+        sql = "SELECT record_id FROM records WHERE source=? AND account=?"
+        params: list[Any] = [source, account]
+        if statuses:
+            sql += f" AND status IN ({','.join('?' * len(statuses))})"
+            params += list(statuses)
+        return [r[0] for r in self._read(sql, params)]
+
+    def iter_all(
+        self, query: Query = Query(), *, sort: str = "date", descending: bool = True, batch: int = 1000
+    ) -> Iterator[Row]:
+        offset = 0
+        while True:
+            rows = self.fetch(query, sort=sort, descending=descending, offset=offset, limit=batch)
+            yield from rows
+            if len(rows) < batch:
+                return
+            offset += batch
+
+    # ------------------------------------------------------------------ sync state
+
+    def _put_state(self, db: sqlite3.Connection, s: SyncState) -> None:
+        db.execute(
+            "INSERT INTO sync_state (account, source, cursor, last_order_id, last_synced_at, last_error) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET source=excluded.source, "
+            "cursor=excluded.cursor, last_order_id=excluded.last_order_id, "
+            "last_synced_at=excluded.last_synced_at, last_error=excluded.last_error",
+            (s.account, s.source, s.cursor, s.last_order_id, iso(s.last_synced_at), s.last_error),
+        )
+
+    def put_sync_state(self, state: SyncState) -> None:
+        with self._tx() as db:
+            self._put_state(db, state)
+
+    def sync_state(self, account: str, source: str) -> SyncState:
+        rows = self._read(
+            "SELECT cursor, last_order_id, last_synced_at, last_error FROM sync_state WHERE account=?",
+            [account],
+        )
+        if not rows:
+            return SyncState(account, source)
+        cursor, last_id, synced, err = rows[0]
+        return SyncState(account, source, cursor, last_id, from_iso(synced), err)
+
+    def sync_states(self) -> list[SyncState]:
+        rows = self._read(
+            "SELECT account, source, cursor, last_order_id, last_synced_at, last_error "
+            "FROM sync_state ORDER BY account"
+        )
+        return [SyncState(a, s, c, li, from_iso(t), e) for a, s, c, li, t, e in rows]
+
+    # ------------------------------------------------------------------ what a record needs
+
+    def _refresh_needs_in_tx(self, db: sqlite3.Connection, source: str, account: str, record_id: str) -> None:
+        rows = db.execute(
+            "SELECT raw, documents, currency FROM records WHERE source=? AND account=? AND record_id=?",
+            (source, account, record_id),
+        ).fetchall()
+        if not rows:
+            return
+        record = self._parse_row(source, account, *rows[0])
+        flag = self._journal_flags(db, source, account, [record_id]).get(record_id)
+        db.execute(
+            "UPDATE records SET needs_action = ? WHERE source=? AND account=? AND record_id=?",
+            (needs_action(record, flag), source, account, record_id),
+        )
+
+    def _parse_row(
+        self, source: str, account: str, raw_text: str, docs_text: str | None, currency: str
+    ) -> Order | Invoice:
+        raw = json.loads(raw_text)
+        if source == Source.JUMPSELLER.value:
+            order = parse_order(raw, account=account)
+            return replace(order, documents=documents_from_json(docs_text)) if docs_text else order
+        return parse_invoice_document(raw, account=account, currency=currency)
+
+    def documents_unknown(self, account: str, statuses: Sequence[str]) -> list[str]:
+        """Orders in these statuses whose documents were never checked, newest first."""
+        marks = ",".join("?" * len(statuses))
+        rows = self._read(
+            "SELECT record_id FROM records WHERE source='jumpseller' AND account=? "  # noqa: S608
+            f"AND documents IS NULL AND status IN ({marks}) ORDER BY id_sort DESC",
+            [account, *statuses],
+        )
+        return [r[0] for r in rows]
+
+    def credit_note_candidates(self, account: str) -> list[str]:
+        """Canceled orders with an invoice and no credit note yet: re-checked every sync."""
+        rows = self._read(
+            "SELECT record_id FROM records WHERE source='jumpseller' AND account=? "
+            "AND needs_action = 'credit_note'",
+            [account],
+        )
+        return [r[0] for r in rows]

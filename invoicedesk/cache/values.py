@@ -1,0 +1,157 @@
+"""What the cache hands out (list rows, sync state, journal entries, the list's query) and the
+conversions between Python values and the text SQLite stores (times as UTC ISO strings, money
+as decimal text, documents as JSON)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from invoicedesk.domain import Document, Summary
+
+# Columns the list can sort on, mapped to SQL expressions (never user text in SQL).
+SORT_COLUMNS: dict[str, str] = {
+    "source": "source",
+    "account": "account",
+    "id": "id_sort",
+    "date": "date",
+    "customer": "customer COLLATE NOCASE",
+    "email": "email COLLATE NOCASE",
+    "total": "total_sort",
+    "status": "status",
+    "delivery_type": "delivery_type",
+    "invoice": "invoice_public_id",
+    "needs_action": "needs_action",
+}
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What the list shows; every field narrows it. Built by the filter bar and the CLI."""
+
+    source: str | None = None
+    account: str | None = None
+    status: str | None = None
+    needs_action: bool = False
+    search: str = ""
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the combined list, straight from the indexed columns."""
+
+    rowid: int
+    summary: Summary
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    account: str
+    source: str
+    cursor: str | None = None
+    last_order_id: int | None = None
+    last_synced_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    id: int
+    source: str
+    account: str
+    record_id: str
+    action: str
+    state: str
+    step: str
+    request: dict[str, Any]
+    result: dict[str, Any]
+    message: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class Connection:
+    db: sqlite3.Connection
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def documents_from_json(text: str | None) -> tuple[Document, ...]:
+    if not text:
+        return ()
+    docs = []
+    for d in json.loads(text):
+        docs.append(
+            Document(
+                public_id=str(d.get("public_id", "")),
+                external_id=str(d.get("external_id", "")),
+                url=str(d.get("url", "")),
+                document_type=int(d.get("document_type", 1)),
+                created_at=from_iso(d.get("created_at")),
+                app_code=str(d.get("app_code", "")),
+                type_text=str(d.get("type_text", "")),
+            )
+        )
+    return tuple(docs)
+
+
+def documents_json(documents: Sequence[Document]) -> str:
+    return json.dumps(
+        [
+            {
+                "document_type": d.document_type,
+                "public_id": d.public_id,
+                "external_id": d.external_id,
+                "url": d.url,
+                "created_at": iso(d.created_at),
+                "app_code": d.app_code,
+                "type_text": d.type_text,
+            }
+            for d in documents
+        ],
+        separators=(",", ":"),
+    )
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def decimal_or_none(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def id_sort(record_id: str) -> int | None:
+    try:
+        return int(record_id)
+    except ValueError:
+        return None
