@@ -18,12 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from invoicedesk import APP_NAME
 from invoicedesk.errors import ConfigError
 from invoicedesk.paths import default_config_path
 from invoicedesk.redact import register_secret
-from invoicedesk.urls import URLProblem, url_refusal
+from invoicedesk.urls import URLProblem, is_loopback, url_refusal
 
 DEFAULT_JUMPSELLER_API = "https://api.jumpseller.com/v1"
 KEYRING_SERVICE = APP_NAME
@@ -193,7 +194,6 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
 
 
 _SSL_MODES_WITH_TLS = ("require", "verify-ca", "verify-full")
-_LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 def _team(entry: Any, where: str) -> TeamConfig:
@@ -223,7 +223,7 @@ def _team(entry: Any, where: str) -> TeamConfig:
     if port is not None and not 0 < port < 65536:
         raise ConfigError(f"{at}: the port in 'database_url' must be between 1 and 65535.")
     query = dict(q.split("=", 1) for q in parts.query.split("&") if "=" in q)
-    if host not in _LOOPBACK and query.get("sslmode") not in _SSL_MODES_WITH_TLS:
+    if not is_loopback(host) and query.get("sslmode") not in _SSL_MODES_WITH_TLS:
         raise ConfigError(
             f"{at}: the team database is reached over TLS: add '?sslmode=require' (or verify-ca, "
             "verify-full) to 'database_url'; only a database on this machine may go without it."

@@ -141,7 +141,7 @@ class TeamJournal:
     ) -> None:
         # The local mirror first: whatever happens to the team database now, this desk keeps
         # the outcome (an invoice made is never forgotten) and ``catch_up`` tells the team.
-        self.cache.mirror_update(
+        self.cache.journal_update(
             entry_id, state=state, step=step, result=result, message=message, records=records
         )
         try:

@@ -61,7 +61,16 @@ from invoicedesk.cache.errors import (
 from invoicedesk.cache.journal import Cache
 from invoicedesk.cache.journal_file import JournalFile
 from invoicedesk.cache.schema import CACHE_FILE, JOURNAL_FILE
-from invoicedesk.cache.values import SORT_COLUMNS, JournalEntry, Query, Row, SyncState, now_utc
+from invoicedesk.cache.values import (
+    SORT_COLUMNS,
+    JournalEntry,
+    Query,
+    RecordRow,
+    Row,
+    SyncState,
+    documents_from_json,
+    now_utc,
+)
 
 __all__ = [
     "CACHE_FILE",
@@ -80,7 +89,9 @@ __all__ = [
     "JournalEntry",
     "JournalFile",
     "Query",
+    "RecordRow",
     "Row",
     "SyncState",
+    "documents_from_json",
     "now_utc",
 ]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from invoicedesk.cache.values import JournalEntry
+from invoicedesk.claims import AlreadyDoneError
 from invoicedesk.errors import InvoiceDeskError
+
+__all__ = ["AlreadyDoneError"]  # re-exported: the claim rule lives in invoicedesk.claims
 
 
 class CacheError(InvoiceDeskError):
@@ -32,26 +35,6 @@ class CacheRefusedError(CacheError):
 
 class CacheSetAsideError(CacheError):
     """The damaged cache was set aside and a new one started; the message says how."""
-
-
-class AlreadyDoneError(InvoiceDeskError):
-    """What the action would make exists already (journal or documents); nothing was sent."""
-
-    def __init__(
-        self, action: str, record_id: str, public_id: str = "", *, nothing_owed: bool = False
-    ) -> None:
-        self.action = action
-        self.record_id = record_id
-        self.public_id = public_id
-        self.nothing_owed = nothing_owed
-        ref = f" {public_id}" if public_id else ""
-        if action == "invoice":
-            text = f"Order {record_id} already has invoice{ref}; nothing was sent."
-        elif nothing_owed:
-            text = f"Order {record_id} has no invoice to credit; nothing was sent."
-        else:
-            text = f"Order {record_id} already has credit note{ref}; nothing was sent."
-        super().__init__(text)
 
 
 class JournalBusyError(InvoiceDeskError):

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from invoicedesk.cache.errors import (
-    AlreadyDoneError,
     CacheError,
     CacheFullError,
     CacheReadOnlyError,
@@ -26,6 +25,7 @@ from invoicedesk.cache.journal_file import COMPACT_AT, entry_dict, restore_entri
 from invoicedesk.cache.records import RecordsCache
 from invoicedesk.cache.schema import CACHE_FILE, ONE_ENTRY
 from invoicedesk.cache.values import JournalEntry, documents_from_json, documents_json, from_iso, iso, now_utc
+from invoicedesk.claims import check_balance, counts
 from invoicedesk.domain import Document, Invoice, Order, Source
 from invoicedesk.paths import FULL_ERRNOS, describe_folder_error
 
@@ -192,14 +192,7 @@ class Cache(RecordsCache):
         ).fetchone()
         cached = documents_from_json(cached_row[0]) if cached_row else ()
 
-        def counts(docs: Sequence[Document]) -> tuple[int, int]:
-            return sum(d.is_invoice for d in docs), sum(d.is_credit_note for d in docs)
-
-        fresh_counts = counts(fresh) if fresh is not None else (0, 0)
-        cached_counts = counts(cached)
-        invoices = max(made.get("invoice", 0), fresh_counts[0], cached_counts[0])
-        credits = max(made.get("credit_note", 0), fresh_counts[1], cached_counts[1])
-        if fresh is not None and cached_row and fresh_counts >= cached_counts:
+        if fresh is not None and cached_row and counts(fresh) >= counts(cached):
             db.execute(
                 "UPDATE records SET documents=? WHERE source='jumpseller' AND account=? AND record_id=?",
                 (documents_json(fresh), account, record_id),
@@ -210,14 +203,7 @@ class Cache(RecordsCache):
             (account, record_id, action),
         ).fetchone()
         public_id = str(json.loads(last[0]).get("public_id", "")) if last else ""
-        if not public_id:
-            wanted = "is_invoice" if action == "invoice" else "is_credit_note"
-            known = [d for d in (fresh or cached) if getattr(d, wanted)]
-            public_id = known[-1].public_id if known else ""
-        if action == "invoice" and invoices > credits:
-            raise AlreadyDoneError(action, record_id, public_id)
-        if action == "credit_note" and credits >= invoices:
-            raise AlreadyDoneError(action, record_id, public_id, nothing_owed=invoices == 0)
+        check_balance(action, record_id, made=made, fresh=fresh, stored=cached, last_public_id=public_id)
 
     def journal_update(
         self,
@@ -275,6 +261,37 @@ class Cache(RecordsCache):
             params,
         )
         return [self._entry(r) for r in rows]
+
+    def journal_entry(self, entry_id: int) -> JournalEntry | None:
+        rows = self._read(
+            "SELECT id, source, account, record_id, action, state, step, request, result, message, "
+            "created_at, updated_at FROM journal WHERE id = ?",
+            (entry_id,),
+        )
+        return self._entry(rows[0]) if rows else None
+
+    def mirror_journal(self, entries: Sequence[JournalEntry]) -> None:
+        """Team mode: store the team's entries as they are there (same ids), in one transaction,
+        and refresh the needs-action of their records. The team's ids are the only ones a desk
+        in team mode writes, so the mirror never collides with an entry of its own."""
+        if not entries:
+            return
+        with self._tx() as db:
+            for e in entries:
+                db.execute(
+                    "INSERT OR REPLACE INTO journal (id, source, account, record_id, action, state, step, "
+                    "request, result, message, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        e.id, e.source, e.account, e.record_id, e.action, e.state, e.step,
+                        json.dumps(e.request, default=str), json.dumps(e.result, default=str), e.message,
+                        iso(e.created_at), iso(e.updated_at),
+                    ),
+                )
+            for key in {(e.source, e.account, e.record_id) for e in entries}:
+                self._refresh_needs_in_tx(db, *key)
+        for e in entries:
+            self._mirror_journal(e.id)
 
     @staticmethod
     def _entry(r: tuple[Any, ...]) -> JournalEntry:

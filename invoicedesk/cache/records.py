@@ -13,6 +13,7 @@ from invoicedesk.cache.opening import CacheFile
 from invoicedesk.cache.values import (
     SORT_COLUMNS,
     Query,
+    RecordRow,
     Row,
     SyncState,
     decimal_or_none,
@@ -24,6 +25,7 @@ from invoicedesk.cache.values import (
     now_utc,
 )
 from invoicedesk.domain import Document, Invoice, Order, Source, Summary, parse_invoice_document, parse_order
+from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.needs import needs_action
 
 
@@ -303,6 +305,33 @@ class RecordsCache(CacheFile):
             [source, account, record_id],
         )
         return int(rows[0][0]) if rows else None
+
+    def record_rows(self, keys: Sequence[tuple[str, str, str]]) -> list[RecordRow]:
+        """The stored form of these records (raw payload, documents, currency), for sharing."""
+        out: list[RecordRow] = []
+        for source, account, record_id in keys:
+            rows = self._read(
+                "SELECT raw, documents, currency FROM records WHERE source=? AND account=? AND record_id=?",
+                (source, account, record_id),
+            )
+            if rows:
+                out.append(RecordRow(source, account, record_id, rows[0][0], rows[0][1], rows[0][2] or ""))
+        return out
+
+    def apply_record_rows(self, rows: Sequence[RecordRow]) -> None:
+        """Records another desk stored: rebuilt from their raw payloads, stored in one go."""
+        records: list[Order | Invoice] = []
+        with_docs: list[Order | Invoice] = []
+        for r in rows:
+            try:
+                record = self._parse_row(r.source, r.account, r.raw, r.documents, r.currency)
+            except (ValueError, InvoiceDeskError):
+                continue  # a payload this version cannot read: keep what is cached
+            (with_docs if r.documents is not None else records).append(record)
+        if with_docs:
+            self.upsert(with_docs, documents_known=True)
+        if records:
+            self.upsert(records)
 
     def get(self, source: str, account: str, record_id: str) -> Order | Invoice | None:
         """The full record, re-parsed from the raw payload the service sent."""

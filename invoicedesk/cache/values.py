@@ -155,3 +155,15 @@ def id_sort(record_id: str) -> int | None:
         return int(record_id)
     except ValueError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """A record as the cache stores it: enough for another desk to rebuild it (team mode)."""
+
+    source: str
+    account: str
+    record_id: str
+    raw: str
+    documents: str | None
+    currency: str

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from invoicedesk.cache import JournalBusyError, JournalEntry, _documents
+from invoicedesk.cache import JournalBusyError, JournalEntry, RecordRow, documents_from_json
 from invoicedesk.claims import check_balance
 from invoicedesk.config import SecretSource, TeamConfig, resolve_secret
 from invoicedesk.domain import Document
@@ -81,18 +81,6 @@ _MIGRATIONS: list[str] = [
 
 class TeamUnavailableError(InvoiceDeskError):
     """The team database cannot be reached or used; nothing was claimed or sent."""
-
-
-@dataclass(frozen=True, slots=True)
-class RecordRow:
-    """A record as the cache stores it: enough for any desk to rebuild it."""
-
-    source: str
-    account: str
-    record_id: str
-    raw: str
-    documents: str | None
-    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +285,7 @@ class TeamDB:
             (account, record_id),
         )
         row = await cur.fetchone()
-        stored = _documents(row[0]) if row and row[0] else ()
+        stored = documents_from_json(row[0]) if row and row[0] else ()
         cur = await conn.execute(
             "SELECT result FROM journal WHERE source='jumpseller' AND account=%s AND record_id=%s "
             "AND action=%s AND state IN ('done', 'invoiced') ORDER BY id DESC LIMIT 1",
