@@ -209,6 +209,8 @@ def main(argv: Sequence[str], *, secrets: SecretSource | None = None, config: Co
         return EXIT_USAGE
     try:
         if args.command in ("list", "export"):
+            if cfg.team is not None:
+                asyncio.run(_pull_quietly(cfg, secrets or KeyringSecrets(), cache))
             return _list_or_export(cache, args)
         return asyncio.run(_network(args, cfg, secrets or KeyringSecrets(), cache, folder))
     except CacheError as exc:  # the disk filled up, or another InvoiceDesk held the cache too long
@@ -417,6 +419,19 @@ async def _team(
             _err(f"{exc} Syncing this desk alone.")
         return None, UnavailableJournal(exc), exc
     return team, TeamJournal(team, cache), None
+
+
+async def _pull_quietly(cfg: Config, secrets: SecretSource, cache: Cache) -> None:
+    """Before listing: what other desks did, if the team database answers; else the copy here."""
+    assert cfg.team is not None
+    team = TeamDB(cfg.team, secrets, kind="cli")
+    try:
+        await team.connect()
+        await pull(team, cache)
+    except InvoiceDeskError as exc:
+        _err(f"{exc} Listing this desk's copy.")
+    finally:
+        await team.aclose()
 
 
 async def _team_status(team: TeamDB) -> int:
