@@ -39,7 +39,7 @@ MAX_FEED = 1 << 20  # a feed is a few kilobytes; anything larger is not ours
 
 
 def _secret_keys(config: Config) -> list[str]:
-    keys: list[str] = []
+    keys: list[str] = [config.team.password_key] if config.team is not None else []
     for acc in config.accounts:
         if isinstance(acc, JumpsellerAccount):
             keys += [acc.token_key, acc.hooks_token_key]

@@ -213,3 +213,39 @@ def test_team_status_names_the_server_desks_and_leases(team: Team) -> None:
     assert "schema version: 1" in status.stdout
     assert "cli" in status.stdout and "sync leases:" in status.stdout
     assert PASSWORD not in status.stdout + status.stderr
+
+
+@needs_postgres
+def test_a_change_on_one_desk_shows_in_another_desks_window(team: Team, qtbot, qrun) -> None:
+    """Desk A (the command line) invoices an order; desk B's open window shows the invoice
+    within a few seconds, without a sync of its own, and its Create Invoice turns off."""
+    from invoicedesk.ui.records_model import Column
+    from tests.ui_helpers import make_desk
+
+    a = team.desk("a")
+    assert run_cli(a, "sync").returncode == 0
+    order = paid_orders(team.sb, team.login)[0]
+    desk = make_desk(team.sb, team.root / "b", sync_on_start=False, team=(team.pg.url, PASSWORD))
+    w = desk.window
+    try:
+        w.show()
+        qrun(w.ready())
+        key = ("jumpseller", team.login, str(order))
+        qtbot.waitUntil(lambda: w.select_record(*key), timeout=10_000)  # pulled from the team
+        assert w.create_invoice_action.isEnabled()
+        assert run_cli(a, "invoice", str(order)).returncode == 0
+        made = team.sb.invoices_created(team.login)[0]["public_id"]
+
+        def shows_invoice() -> bool:
+            row = w.model.row_of_key(key)
+            return row is not None and w.model.index(row, Column.INVOICE).data() == made
+
+        qtbot.waitUntil(shows_invoice, timeout=5_000)
+        qtbot.waitUntil(lambda: not w.create_invoice_action.isEnabled(), timeout=5_000)
+        assert issued(team.sb, team.login)[order] == 1
+    finally:
+        qrun(w.shutdown())
+        qrun(desk.services.aclose())
+        desk.cache.close()
+        w.close()
+        w.deleteLater()

@@ -68,14 +68,29 @@ class Desk:
 
 
 def make_desk(
-    sb: Any, folder: Path, *, sync_on_start: bool, settings: Any = None, demo: bool = False
+    sb: Any,
+    folder: Path,
+    *,
+    sync_on_start: bool,
+    settings: Any = None,
+    demo: bool = False,
+    team: tuple[str, str] | None = None,
 ) -> Desk:
+    """A window over ``folder``; ``team`` = (database URL, password) turns team mode on."""
     from invoicedesk.actions import Actions
     from invoicedesk.services import Services
     from invoicedesk.sync import Syncer
     from invoicedesk.ui.main_window import MainWindow
 
     config, secrets = demo_config(sb)
+    if team is not None:
+        from dataclasses import replace
+
+        from invoicedesk.config import TeamConfig
+
+        config = replace(config, team=TeamConfig(team[0]))
+        assert config.team is not None
+        secrets.set(config.team.password_key, team[1])
     services = Services(config, secrets, folder)
     cache = Cache.open(folder)
     window = MainWindow(

@@ -38,13 +38,17 @@ from invoicedesk.errors import (
     RejectedError,
     UnavailableError,
 )
+from invoicedesk.journal import TeamJournal, UnavailableJournal
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress, SyncResult
+from invoicedesk.team.db import TeamDB
+from invoicedesk.team.share import pull
 from invoicedesk.ui.records_model import Key, record_key
 from invoicedesk.ui.sync_process import SyncProcess
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+TEAM_PULL_MS = 1000  # what another desk did shows here within about a second
 
 # Words from the one table of actions; the raw name for anything it does not know.
 ACTION_WORDS: dict[str, str] = {str(name): spec.words for name, spec in ACTIONS.items()}
@@ -85,6 +89,7 @@ class Controller(QObject):
     actionStarted = Signal(str, tuple)  # action, Key
     actionFinished = Signal(ActionReport)
     recordsChanged = Signal(list)  # list[Key]
+    teamChanged = Signal(list)  # list[Key] another desk fetched or changed
 
     def __init__(
         self,
@@ -111,6 +116,12 @@ class Controller(QObject):
         self._counter: ThreadPoolExecutor | None = None
         self._count_cache: Cache | None = None
         self.last_results: list[SyncResult] = []
+        self.team: TeamDB | None = None
+        self.team_message = ""
+        self._pulling = False
+        self.team_timer = QTimer(self)
+        self.team_timer.setInterval(TEAM_PULL_MS)
+        self.team_timer.timeout.connect(self._pull_team)
         self.auto_timer = QTimer(self)
         self.auto_timer.timeout.connect(self._auto_sync)
         self.reload_states()
@@ -179,6 +190,7 @@ class Controller(QObject):
         return self._start_task
 
     async def _start(self, sync: bool) -> None:
+        await self._join_team()
         if sync:
             task = self.sync()
             if task is not None:
@@ -186,6 +198,51 @@ class Controller(QObject):
             return
         await self._resume()
         await self.check_connections()
+
+    # ------------------------------------------------------------------ team mode
+
+    async def _join_team(self) -> None:
+        """With ``[team]``: claims go to the team database, and its changes are pulled every
+        second. Unreachable: actions are refused with the reason; review works from the copy
+        here, and the next pull tries again."""
+        team_config = self.services.config.team
+        if team_config is None:
+            return
+        if self.team is None:
+            self.team = TeamDB(team_config, self.services.secrets, kind="window")
+        try:
+            await self.team.connect()
+        except InvoiceDeskError as exc:
+            self.actions.journal = UnavailableJournal(exc)
+            self.team_message = str(exc)
+        else:
+            self.actions.journal = TeamJournal(self.team, self.cache)
+            self.team_message = ""
+        self.team_timer.start()
+
+    def _pull_team(self) -> None:
+        if self._pulling or self._closing or self.team is None:
+            return
+        self._pulling = True
+        self.spawn(self._pull_once())
+
+    async def _pull_once(self) -> None:
+        assert self.team is not None
+        try:
+            if isinstance(self.actions.journal, UnavailableJournal):
+                await self._join_team()
+                if isinstance(self.actions.journal, UnavailableJournal):
+                    return
+            await self.team.heartbeat()
+            keys = await pull(self.team, self.cache)
+        except InvoiceDeskError as exc:
+            self.actions.journal = UnavailableJournal(exc)
+            self.team_message = str(exc)
+            return
+        finally:
+            self._pulling = False
+        if keys:
+            self.teamChanged.emit(list(dict.fromkeys(keys)))
 
     async def check_connections(self) -> None:
         states = await self.services.check_all()
@@ -429,6 +486,7 @@ class Controller(QObject):
         """Cancel everything still running and wait for it (quitting leaves no pending task)."""
         self._closing = True
         self.auto_timer.stop()
+        self.team_timer.stop()
         tasks: list[asyncio.Task[Any]] = [t for _a, t in self._running.values()]
         tasks += list(self._other)
         for t in (self._sync_task, self._start_task):
@@ -442,6 +500,8 @@ class Controller(QObject):
         if self.services is not self._original_services:
             await self.services.aclose()
         await self.worker.close()
+        if self.team is not None:
+            await self.team.aclose()
         if self._counter is not None:
             counting = self._count_cache
             if counting is not None:

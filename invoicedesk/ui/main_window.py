@@ -393,6 +393,7 @@ class MainWindow(QMainWindow):
         c.actionStarted.connect(lambda _a, _k: self._update_actions())
         c.actionFinished.connect(self._on_action_finished)
         c.recordsChanged.connect(self._on_records_changed)
+        c.teamChanged.connect(self._on_team_changed)
 
         self._live = QTimer(self)
         self._live.setSingleShot(True)
@@ -551,6 +552,14 @@ class MainWindow(QMainWindow):
             self.count_label.setText(f"{shown} of {everything:,} records")
         else:
             self.count_label.setText(f"{shown} records")
+
+    def _on_team_changed(self, keys: list[Key]) -> None:
+        """Another desk fetched or changed these: rows in view change in place; new ones show
+        at the next refresh, as during a sync."""
+        self._on_records_changed(keys)
+        if self.model.loaded_count() < PAGE_SIZE and not self.model.canFetchMore():
+            self.model.refresh()
+        self._update_count()
 
     def _on_records_changed(self, keys: list[Key]) -> None:
         self.model.refresh_keys(keys)
