@@ -1,135 +1,43 @@
-"""Actions that change something at a service, each done exactly once.
-
-Create Invoice, Credit Note, Mark Sent / Ready / Collected all go through the journal in the
-cache (the record's history staff see):
-
-1. ``pending`` is written before the request leaves, in the same transaction that checks no
-   other action on the record is open (another InvoiceDesk, or a crash, or an unknown outcome).
-2. The invoicing service answers → ``invoiced`` with its public id and URL is written at once,
-   *before* attaching the document to the Jumpseller order. A crash after that point is
-   finished on the next start by attaching (never by invoicing again).
-3. Attached → ``done``, and the order is stored with its new document.
-
-The claim in step 1 also counts what already exists (finished journal entries, the cached
-documents and the fresh documents read right before acting), so a second process acting on a
-stale read is refused there: see ``Cache.journal_begin``.
-
-How an error ends the entry (``outcome_state``):
-
-- ``unknown``: the request may have reached the service and no usable answer came back (a
-  timeout after sending, a dropped connection, a 5xx other than 503 on a write, a 2xx that
-  cannot be read as success or refusal, a process killed or cancelled mid-request). Never
-  re-sent automatically, shown as "Outcome unknown"; "Check at the service" (``check``) re-reads
-  the record and adopts what it finds; a retry needs explicit confirmation (``force=True``).
-- ``failed``: nothing was done (connection refused, DNS or TLS failure, 401/403/404/422,
-  429 or 503 before processing, a 2xx ``{"message"}`` refusal): the reason is shown, retry is
-  allowed, and the record is owed the action again.
-"""
+"""``Actions``: claim, send once, record the outcome; Jumpseller invoices and credit notes,
+Marketplacer marks, and checking an unknown outcome. Recovery after a crash is in ``recovery``."""
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from dataclasses import replace
+from typing import Any
 
 from invoicedesk.action_table import spec
-from invoicedesk.cache import AlreadyDoneError, Cache, JournalBusyError, JournalEntry
+from invoicedesk.actions.outcomes import (
+    JS,
+    MP,
+    ActionOutcome,
+    ActionRefusedError,
+    ConfirmationNeededError,
+    T,
+    _error_message,
+    _owner,
+    _refusal,
+    _targets,
+    credit_note_not_configured,
+    outcome_state,
+    unreadable_documents_text,
+)
+from invoicedesk.actions.recovery import resume
+from invoicedesk.cache import AlreadyDoneError, Cache, JournalBusyError
 from invoicedesk.domain import Document, Invoice, Order, parse_invoice_document
 from invoicedesk.errors import (
-    AuthError,
-    ConfigError,
-    InsecureURLError,
     InvoiceDeskError,
-    MalformedResponseError,
-    NotFoundError,
-    OutcomeUnknownError,
-    RateLimitedError,
     RejectedError,
     ServiceError,
-    UnavailableError,
 )
 from invoicedesk.journal import Journal, LocalJournal
 from invoicedesk.merge import is_partial, merge_jsonapi
-from invoicedesk.money import AmountNotExactError
 from invoicedesk.rules import invoice_blocker
 from invoicedesk.services import Services
 
 log = logging.getLogger(__name__)
-
-JS = "jumpseller"
-MP = "marketplacer"
-T = TypeVar("T")
-
-class ActionRefusedError(InvoiceDeskError):
-    """The action is not allowed for this record now; nothing was sent."""
-
-
-class ConfirmationNeededError(ActionRefusedError):
-    """Staff must confirm first (e.g. the order carries a document whose type can't be read)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ActionOutcome:
-    account: str
-    record_id: str
-    action: str
-    state: str  # done | already_done | adopted | failed | unknown | not_found
-    message: str
-    public_id: str = ""
-    url: str = ""
-    record: Order | Invoice | None = None
-
-
-def outcome_state(exc: BaseException) -> str:
-    """``failed`` when the error proves nothing was done at the service, else ``unknown``."""
-    if isinstance(exc, OutcomeUnknownError):
-        return "unknown"
-    if isinstance(exc, MalformedResponseError):
-        return "unknown"  # a 2xx (or redirect) we cannot read: it may have been done
-    if isinstance(
-        exc,
-        RejectedError | AuthError | NotFoundError | RateLimitedError | UnavailableError
-        | ConfigError | InsecureURLError | AmountNotExactError,
-    ):
-        # Refused, unauthorised, not found, rate limited, or never connected (refused, DNS,
-        # TLS) or 503: the service did not act on it.
-        return "failed"
-    return "unknown"  # cancelled or killed mid-request, or anything unexpected
-
-
-def _error_message(exc: BaseException, who: str) -> str:
-    if isinstance(exc, RejectedError):
-        return "; ".join(exc.messages)
-    if isinstance(exc, InvoiceDeskError):
-        return str(exc)
-    return f"No answer from {who} ({type(exc).__name__})."
-
-
-def _targets(action: str) -> tuple[str, ...]:
-    """The invoice states that show a mark action was applied."""
-    try:
-        return spec(action).target_states
-    except ValueError:
-        return ()
-
-
-def _owner() -> dict[str, Any]:
-    return {"pid": os.getpid(), "host": socket.gethostname()}
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 class Actions:
@@ -476,157 +384,5 @@ class Actions:
     # ------------------------------------------------------------------ recovery
 
     async def resume(self) -> list[ActionOutcome]:
-        """Finish what a crash interrupted; called at start and before each sync.
-
-        - ``invoiced``: the invoice exists; attach it (checking first it is not attached yet).
-        - ``pending`` whose process is gone: the request may or may not have reached the
-          service. For Marketplacer the invoice's state tells; for invoicing nothing can tell,
-          so the outcome is ``unknown`` (staff check and retry with confirmation).
-        """
-        outcomes = []
-        catch_up = getattr(self.journal, "catch_up", None)
-        if catch_up is not None:
-            await catch_up()  # outcomes kept here while the team database was away
-        for entry in await self.journal.entries(open_only=True):
-            try:
-                outcome = await self._resume_one(entry)
-            except InvoiceDeskError as exc:
-                log.warning("could not finish %s on %s: %s", entry.action, entry.record_id, exc)
-                continue
-            if outcome is not None:
-                outcomes.append(outcome)
-        return outcomes
-
-    async def _resume_one(self, entry: JournalEntry) -> ActionOutcome | None:
-        alive = await self.journal.owner_alive(entry)
-        if alive:
-            return None  # another desk is on it right now
-        owner_pid = entry.request.get("pid")
-        same_host = entry.request.get("host") == socket.gethostname()
-        if (
-            alive is None
-            and entry.state == "pending"
-            and same_host
-            and isinstance(owner_pid, int)
-            and owner_pid != os.getpid()
-            and _pid_alive(owner_pid)
-        ):
-            return None  # another InvoiceDesk is doing it right now
-        if entry.state in ("pending", "invoiced") and same_host and owner_pid == os.getpid():
-            key = (entry.source, entry.account, entry.record_id)
-            if key in self._running:
-                return None
-        if entry.state == "invoiced" and entry.source == JS:
-            if entry.account not in {a.name for a in self.services.config.jumpseller}:
-                return None
-            js = self.services.jumpseller(entry.account)
-            order = await js.get_order(int(entry.record_id))
-            public_id = str(entry.result.get("public_id", ""))
-            url = str(entry.result.get("url", ""))
-            order = await self._attach(
-                entry.id,
-                entry.account,
-                order,
-                entry.action,
-                public_id,
-                url,
-                str(entry.result.get("message", "")),
-            )
-            return ActionOutcome(
-                entry.account,
-                entry.record_id,
-                entry.action,
-                "done",
-                f"Finished: {public_id} attached to order {entry.record_id}.",
-                public_id,
-                url,
-                order,
-            )
-        if entry.state == "pending" and entry.source == MP:
-            if entry.account not in {a.name for a in self.services.config.marketplacer}:
-                return None
-            client = self.services.marketplacer(entry.account)
-            invoice = await client.get_invoice(entry.record_id)
-            if invoice.status in _targets(entry.action):
-                await self.journal.update(
-                    entry.id, state="done", message="Confirmed after a restart.", records=[invoice]
-                )
-                return ActionOutcome(
-                    entry.account,
-                    entry.record_id,
-                    entry.action,
-                    "done",
-                    "Confirmed after a restart.",
-                    record=invoice,
-                )
-            await self.journal.update(
-                entry.id,
-                state="failed",
-                records=[invoice],
-                message="Interrupted before the marketplace applied it; nothing changed.",
-            )
-            return None
-        if entry.state == "pending":
-            await self.journal.update(
-                entry.id,
-                state="unknown",
-                message="InvoiceDesk stopped while waiting for the invoicing service: check whether the "
-                "invoice was made before retrying.",
-            )
-            return ActionOutcome(
-                entry.account,
-                entry.record_id,
-                entry.action,
-                "unknown",
-                "Outcome unknown after an interruption.",
-            )
-        return None
-
-
-def credit_note_not_configured(account: str) -> str:
-    return (
-        f"Account '{account}' has no credit-note endpoint: a credit note URL (credit_note_url) "
-        "must be set in the Accounts dialog before credit notes can be issued. Nothing was sent."
-    )
-
-
-def unreadable_documents_text(order: Order) -> str:
-    listed = "; ".join(d.describe() for d in order.unreadable_documents)
-    return (
-        f"Order {order.id} carries documents InvoiceDesk cannot read ({listed}). One of them may "
-        "already be its invoice: confirm it is not before creating one."
-    )
-
-
-def _refusal(order: Order, action: str) -> str | None:
-    if action == "invoice":
-        if order.status != "paid":
-            return f"Order {order.id} is {order.status_label or order.status}: only paid orders are invoiced."
-        return None
-    if order.status != "canceled":
-        return f"Order {order.id} is not canceled: a credit note is only for canceled orders."
-    if not order.is_invoiced:
-        return f"Order {order.id} has no invoice standing: there is nothing to credit."
-    return None
-
-
-def refusal_for(
-    record: Order | Invoice, action: str, *, credit_note_configured: bool = True
-) -> str | None:
-    """Why an action is not possible now (buttons' tooltips, the CLI's refusal), or None."""
-    if isinstance(record, Order):
-        if action not in ("invoice", "credit_note"):
-            return "Jumpseller orders are invoiced, not marked; that is for Marketplacer invoices."
-        if action == "invoice" and record.is_invoiced and record.invoice is not None:
-            return f"Already invoiced: {record.invoice.public_id}."
-        if action == "credit_note":
-            if not record.is_invoiced and record.credit_note is not None and record.invoice is not None:
-                return f"Credit note already issued: {record.credit_note.public_id}."
-            refusal = _refusal(record, action)
-            if refusal is None and not credit_note_configured:
-                return "Credit note owed. " + credit_note_not_configured(record.account)
-            return refusal
-        return _refusal(record, action)
-    if action in ("invoice", "credit_note"):
-        return "Marketplacer invoices are made by the marketplace; only Jumpseller orders are invoiced here."
-    return record.action_refusal(action.removeprefix("mark_"))
+        """Finish what a crash interrupted; called at start and before each sync (see ``recovery``)."""
+        return await resume(self)
