@@ -528,7 +528,8 @@ async def _invoice(args: argparse.Namespace, cfg: Config, actions: Actions, cach
         count = sum(1 for s in pending if s.account == gone and s.needs_action == "invoice")
         _err(f"skipping {count} cached orders of '{gone}': the account is no longer configured")
     pending = [s for s in pending if s.account in configured]
-    todo = [s for s in pending if s.needs_action == "invoice"]
+    # Orders whose documents were not read yet are read right before acting: the claim decides.
+    todo = [s for s in pending if s.needs_action in ("invoice", "not_checked")]
     # Outcomes still unknown from earlier runs keep the run from reporting success until staff
     # have checked them (``invoicedesk check ORDER``).
     unknown = sum(1 for s in pending if s.needs_action == "outcome_unknown")

@@ -12,6 +12,7 @@ from invoicedesk.domain import Invoice, Order
 LABELS: dict[str, str] = {
     "invoice": "Create invoice",
     "check_documents": "Check attached documents",
+    "not_checked": "Invoice not checked yet",
     "credit_note": "Credit note owed",
     "mark_sent": ACTIONS[ActionName.MARK_SENT].lower,
     "mark_ready": ACTIONS[ActionName.MARK_READY].lower,
@@ -25,7 +26,9 @@ def label(code: str) -> str:
     return LABELS.get(code, code)
 
 
-def needs_action(record: Order | Invoice, open_action: str | None = None) -> str:
+def needs_action(
+    record: Order | Invoice, open_action: str | None = None, *, documents_known: bool = True
+) -> str:
     """The code of the next step for this record, or "" when nothing is owed.
 
     ``open_action`` is ``"<action>:<state>"`` of an unfinished journal entry for the record:
@@ -35,6 +38,8 @@ def needs_action(record: Order | Invoice, open_action: str | None = None) -> str
         _action, _, state = open_action.partition(":")
         return "outcome_unknown" if state == "unknown" else "resume"
     if isinstance(record, Order):
+        if record.status == "paid" and not record.is_invoiced and not documents_known:
+            return "not_checked"  # its documents were not read yet: it may well have an invoice
         if record.status == "paid" and not record.is_invoiced:
             # A document whose type can't be read may be an invoice: staff look first.
             return "check_documents" if record.unreadable_documents else "invoice"

@@ -44,7 +44,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from invoicedesk.cache import Cache, CacheError, SyncState, now_utc
@@ -59,6 +59,9 @@ OVERLAP = timedelta(minutes=10)
 DATE_WINDOWS = {7: "last7days", 30: "last30days", 90: "last90days"}
 DEEP_EVERY = timedelta(hours=6)
 OPEN_STATUSES = ("pending_payment", "paid")
+
+
+LAZY_CHECKS = 200  # orders whose documents a sync reads one by one when the listing is refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +236,9 @@ class Syncer:
                 last_deep = now_utc()
                 deep_now = True
         save(state.last_synced_at, last_deep)
-        await self._check_documents(acc, result, report, recheck_credit_notes=deep_now)
+        await self._check_documents(
+            acc, result, report, recheck_credit_notes=deep_now, listing=last_id is None or deep_now
+        )
         save(now_utc(), last_deep)
 
     async def _deep_check(
@@ -263,7 +268,16 @@ class Syncer:
         report: ProgressCallback,
         *,
         recheck_credit_notes: bool,
+        listing: bool = False,
     ) -> None:
+        """Which orders have an invoice: from the store-wide listing on a first sync and in the
+        deep check (about one request per 100 documents), else one order at a time.
+
+        The listing is a hint (its order and coverage are undocumented): actions still read the
+        order's own documents right before acting. Where the store refuses it (an older plan, a
+        token without the scope), only the newest ``LAZY_CHECKS`` orders are read one by one;
+        older ones show "Invoice not checked yet" and are read when staff act on them.
+        """
         client = self.services.jumpseller(acc)
         ids = self.cache.documents_unknown(acc.name, ("paid", "canceled"))
         if recheck_credit_notes:
@@ -271,6 +285,27 @@ class Syncer:
             ids += [i for i in self.cache.credit_note_candidates(acc.name) if i not in ids]
         if not ids:
             return
+        if listing:
+            report(SyncProgress(acc.name, "reading the store's documents", 0))
+            listed = await client.all_store_documents()
+            if listed is not None:
+                by_order: dict[str, list[Document]] = {i: [] for i in ids}
+                for item in listed:
+                    key = str(item.order_id) if item.order_id is not None else None
+                    if key in by_order:
+                        doc = item.document
+                        if item.app_code and not doc.app_code:
+                            doc = replace(doc, app_code=item.app_code)
+                        by_order[key].append(doc)
+                batch = list(by_order.items())
+                for start in range(0, len(batch), 500):
+                    chunk = batch[start : start + 500]
+                    await asyncio.to_thread(self.cache.set_documents_many, acc.name, chunk)
+                    result.documents_checked += len(chunk)
+                    result.changed_ids += [order_id for order_id, _docs in chunk]
+                report(SyncProgress(acc.name, "invoices known", result.documents_checked, len(ids)))
+                return
+            ids = ids[:LAZY_CHECKS]  # the listing was refused: the newest ones now, the rest lazily
         sem = asyncio.Semaphore(self.documents_concurrency)
         total = len(ids)
         done: list[tuple[str, list[Document]]] = []

@@ -105,7 +105,14 @@ def test_needs_action_codes(cache: Cache) -> None:
                   invoice(3, "paid", "buy_online"), invoice(4, "paid", "click_and_collect"),
                   invoice(5, "ready", "click_and_collect"), invoice(6, "sent")])
     needs = {r.summary.id: r.summary.needs_action for r in cache.fetch(limit=50)}
-    assert needs == {"1": "invoice", "2": "", "3": "mark_sent", "4": "mark_ready", "5": "mark_collected", "6": ""}
+    # A paid order from a listing: its documents are not read yet, so nobody knows whether
+    # it has an invoice; once read (none), it owes one.
+    assert needs == {"1": "not_checked", "2": "", "3": "mark_sent", "4": "mark_ready", "5": "mark_collected", "6": ""}
+    cache.set_documents(order(1).account, "1", [])
+    assert cache.get_order(order(1).account, "1") is not None
+    assert {r.summary.id: r.summary.needs_action for r in cache.fetch(limit=50)}["1"] == "invoice"
+    cache.upsert([order(1, status="paid")])  # listed again: what was read stays known
+    assert {r.summary.id: r.summary.needs_action for r in cache.fetch(limit=50)}["1"] == "invoice"
     assert {r.summary.id for r in cache.fetch(Query(needs_action=True))} == {"1", "3", "4", "5"}
 
 

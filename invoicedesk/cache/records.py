@@ -83,7 +83,7 @@ class RecordsCache(CacheFile):
             summary.delivery_type,
             summary.invoice_public_id,
             summary.invoice_url,
-            needs_action(record, open_action),
+            needs_action(record, open_action, documents_known=documents is not None),
             summary.search_text,
             summary.problems_count,
             iso(getattr(record, "updated_at", None)),
@@ -134,7 +134,9 @@ class RecordsCache(CacheFile):
     def _upsert_in_tx(
         self, db: sqlite3.Connection, records: Sequence[Order | Invoice], documents_known: bool, synced: str
     ) -> None:
-        records = self._with_known_documents(db, records) if not documents_known else records
+        known: set[tuple[str, str]] = set()
+        if not documents_known:
+            records, known = self._with_known_documents(db, records)
         summaries = [r.summary() for r in records]
         by_key: dict[tuple[str, str], list[str]] = {}
         for s in summaries:
@@ -146,17 +148,25 @@ class RecordsCache(CacheFile):
         db.executemany(
             self._UPSERT,
             [
-                self._row_values(r, s, flags.get((s.source.value, s.account, s.id)), synced, documents_known)
+                self._row_values(
+                    r,
+                    s,
+                    flags.get((s.source.value, s.account, s.id)),
+                    synced,
+                    documents_known or (s.account, s.id) in known,
+                )
                 for r, s in zip(records, summaries, strict=True)
             ],
         )
 
     def _with_known_documents(
         self, db: sqlite3.Connection, records: Sequence[Order | Invoice]
-    ) -> list[Order | Invoice]:
+    ) -> tuple[list[Order | Invoice], set[tuple[str, str]]]:
+        """Orders from a listing carry no documents: give them the ones already read, and say
+        which orders' documents are known (read before, even if there were none)."""
         orders = [r for r in records if isinstance(r, Order) and not r.documents]
         if not orders:
-            return list(records)
+            return list(records), {(r.account, str(r.id)) for r in records if isinstance(r, Order)}
         known: dict[tuple[str, str], tuple[Document, ...]] = {}
         by_account: dict[str, list[str]] = {}
         for o in orders:
@@ -175,7 +185,8 @@ class RecordsCache(CacheFile):
         for r in records:
             docs = known.get((r.account, str(r.id))) if isinstance(r, Order) else None
             out.append(replace(r, documents=docs) if docs and isinstance(r, Order) else r)
-        return out
+        with_docs = {(r.account, str(r.id)) for r in records if isinstance(r, Order) and r.documents}
+        return out, set(known) | with_docs
 
     def set_documents(self, account: str, order_id: str, documents: Sequence[Document]) -> None:
         """Replace an order's documents (after an attach, or a documents check) and refresh it."""
@@ -413,9 +424,10 @@ class RecordsCache(CacheFile):
             return
         record = self._parse_row(source, account, *rows[0])
         flag = self._journal_flags(db, source, account, [record_id]).get(record_id)
+        needs = needs_action(record, flag, documents_known=rows[0][1] is not None)
         db.execute(
             "UPDATE records SET needs_action = ? WHERE source=? AND account=? AND record_id=?",
-            (needs_action(record, flag), source, account, record_id),
+            (needs, source, account, record_id),
         )
 
     def _parse_row(
