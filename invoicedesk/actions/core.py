@@ -167,7 +167,7 @@ class Actions:
                 result={"public_id": result.public_id, "url": result.url, "message": result.message},
                 message=result.message or "",
             )
-            order = await self._attach(
+            order = await self.attach(
                 entry, account, order, action, result.public_id, result.url, result.message or ""
             )
             noun = "Invoice" if action == "invoice" else "Credit note"
@@ -226,9 +226,11 @@ class Actions:
         )
         return replace(made, state="adopted", message=message)
 
-    async def _attach(
+    async def attach(
         self, entry: int, account: str, order: Order, action: str, public_id: str, url: str, message: str
     ) -> Order:
+        """Attach a document the invoicing service made to its order (unless it already is),
+        and journal ``done`` with the order's documents; after a crash, ``recovery`` calls it."""
         js = self.services.jumpseller(account)
         doc_type = 1 if action == "invoice" else 0
         try:

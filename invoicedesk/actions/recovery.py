@@ -72,7 +72,7 @@ async def _resume_one(self: Any, entry: JournalEntry) -> ActionOutcome | None:
         order = await js.get_order(int(entry.record_id))
         public_id = str(entry.result.get("public_id", ""))
         url = str(entry.result.get("url", ""))
-        order = await self._attach(
+        order = await self.attach(
             entry.id,
             entry.account,
             order,
