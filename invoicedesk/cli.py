@@ -525,7 +525,7 @@ async def _invoice(args: argparse.Namespace, cfg: Config, actions: Actions, cach
     # one line instead of failing once per order.
     configured = {a.name for a in cfg.jumpseller}
     for gone in sorted({s.account for s in pending} - configured):
-        count = sum(1 for s in pending if s.account == gone and s.needs_action == "invoice")
+        count = sum(1 for s in pending if s.account == gone and s.needs_action in ("invoice", "not_checked"))
         _err(f"skipping {count} cached orders of '{gone}': the account is no longer configured")
     pending = [s for s in pending if s.account in configured]
     # Orders whose documents were not read yet are read right before acting: the claim decides.

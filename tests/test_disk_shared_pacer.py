@@ -24,7 +24,10 @@ from tests.cli_helpers import cli_env, invoicedesk_cmd, write_config
 @pytest.fixture
 def limited() -> Iterator[tuple[Sandbox, list[str]]]:
     """A sandbox with rate limits on, and the list of requests it refused (429 or ban)."""
-    sb = Sandbox(seed=71, orders=220, invoices=10, stores=1, rate_limits=True)
+    # The store refuses the document listing, so a sync reads documents order by order: many
+    # requests, as from an older plan.
+    sb = Sandbox(seed=71, orders=220, invoices=10, stores=1, rate_limits=True,
+                 shapes={"documents_listing_refused"})
     refused: list[str] = []
     # The sandbox counts requests but not refusals: listen at its limiter (test-only).
     limiter = sb._state.jumpseller_limits
