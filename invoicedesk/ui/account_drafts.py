@@ -1,9 +1,9 @@
 """What the Accounts dialog edits, without Qt: the fields, the drafts, their checks, the tests.
 
-Each account is a :class:`Draft` of strings as typed; :func:`config_data` turns drafts into
-the configuration-file tables and :func:`check` hands them to
-:func:`invoicedesk.config.parse_config`, so the dialog's rules and sentences are exactly the
-file's. Secrets typed but not saved live in the draft and reach a connection test through
+Each account is a :class:`Draft` of strings as typed (the team database a :class:`TeamDraft`);
+:func:`config_data` turns drafts into the configuration-file tables and :func:`check` hands
+them to :func:`invoicedesk.config.parse_config`, so the dialog's rules and sentences are
+exactly the file's. Secrets typed but not saved live in the draft and reach a connection test through
 :class:`OverlaySecrets`, never the secret source. Kept free of Qt so the rules can be read
 (and tested) without a window.
 """
@@ -22,6 +22,7 @@ from invoicedesk.config import (
     Config,
     JumpsellerAccount,
     SecretSource,
+    TeamConfig,
     parse_config,
 )
 from invoicedesk.errors import ConfigError
@@ -187,7 +188,9 @@ def connection_tester(secrets: SecretSource, data_dir: Path) -> Tester:
 # --------------------------------------------------------------------------------- checking
 
 
-def config_data(drafts: list[Draft], *, auto_sync_minutes: int = 0) -> dict[str, Any]:
+def config_data(
+    drafts: list[Draft], *, team: TeamDraft | None = None, auto_sync_minutes: int = 0
+) -> dict[str, Any]:
     """The drafts as the tables of a configuration file, as a hand-written file would have them."""
     data: dict[str, Any] = {}
     for kind in (JS, MP):
@@ -196,6 +199,8 @@ def config_data(drafts: list[Draft], *, auto_sync_minutes: int = 0) -> dict[str,
             data[kind] = tables
     if auto_sync_minutes:
         data["auto_sync_minutes"] = auto_sync_minutes
+    if team is not None and team.enabled:
+        data["team"] = team.table()
     return data
 
 
@@ -205,3 +210,101 @@ def check(data: Mapping[str, Any]) -> tuple[Config | None, str]:
         return parse_config(data), ""
     except ConfigError as exc:
         return None, str(exc)
+
+
+# --------------------------------------------------------------------------------- team database
+
+TEAM_FIELDS: tuple[Field, ...] = (
+    Field(
+        "database_url",
+        "Database address",
+        "postgresql://user@server:5432/invoicedesk?sslmode=require",
+        "The team database's address, as your IT people give it (database_url in the "
+        "configuration file). Without the password: that goes in the field below. A database "
+        "on another machine needs ?sslmode=require (or verify-ca, verify-full) at the end.",
+    ),
+    Field(
+        "password",
+        "Password",
+        "",
+        "The database user's password; kept in the system keyring, never in the file.",
+        "password_key",
+    ),
+    Field(
+        "password_env",
+        "Password variable",
+        "Optional, e.g. INVOICEDESK_DB_PASSWORD",
+        _ENV_HELP,
+    ),
+)
+
+
+@dataclass
+class TeamDraft:
+    """The ``[team]`` table as being edited; an empty address means team mode is off."""
+
+    database_url: str = ""
+    password_env: str = ""
+    password: str = ""  # typed, not saved yet
+    original: TeamConfig | None = None
+
+    @classmethod
+    def of(cls, team: TeamConfig | None) -> TeamDraft:
+        if team is None:
+            return cls()
+        return cls(team.database_url, team.password_env, original=team)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.database_url.strip())
+
+    def table(self) -> dict[str, str]:
+        table = {"database_url": self.database_url.strip()}
+        if self.password_env.strip():
+            table["password_env"] = self.password_env.strip()
+        return table
+
+    def check(self) -> tuple[TeamConfig | None, str]:
+        """The ``[team]`` this draft makes (``None`` when off), or the file's sentence."""
+        if not self.enabled:
+            return None, ""
+        config, error = check({"team": self.table()})
+        return (config.team if config is not None else None), error
+
+
+TeamTester = Callable[[TeamConfig, dict[str, str]], Awaitable[str]]
+"""``await tester(team, overlay)``: the sentence to show; raises ``InvoiceDeskError`` with the
+sentence when the database cannot be reached or used."""
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def team_tester(secrets: SecretSource) -> TeamTester:
+    """The app's team test: connect as a throw-away desk, read the status, close.
+
+    Connecting creates or upgrades the schema (as any desk would) and registers this test for a
+    moment; the desks counted are the others seen in the last ten minutes.
+    """
+
+    async def test(team: TeamConfig, overlay: dict[str, str]) -> str:
+        from invoicedesk.team.db import TeamDB, TeamUnavailableError
+
+        db = TeamDB(team, OverlaySecrets(overlay, secrets), kind="connection test")
+        try:
+            await db.connect()
+            status = await db.status()
+        except TeamUnavailableError as exc:
+            # The sentence's second half ("Nothing was claimed or sent; review works from this
+            # desk's copy.") is about an action refused; a test claims nothing.
+            raise TeamUnavailableError(str(exc).split(" Nothing was claimed", 1)[0]) from None
+        finally:
+            await db.aclose()
+        others = [d for d in status.desks if d[0] != db.desk]
+        return (
+            f"Connected: schema version {status.schema_version}, "
+            f"{_plural(len(others), 'desk')} seen in the last 10 minutes."
+        )
+
+    return test

@@ -1,9 +1,11 @@
-"""Accounts: add, edit and remove Jumpseller stores and Marketplacer sellers.
+"""Accounts: add, edit and remove Jumpseller stores and Marketplacer sellers, and set up the
+team database (:mod:`~invoicedesk.ui.team_page`, a second tab).
 
 The dialog edits drafts and checks them with :func:`invoicedesk.config.parse_config`, so the
 rules and the sentences are exactly those of the configuration file staff might edit by hand.
-Secrets (API token, hooks token, API key, HTTP Basic password) never go into the file: they
-are written to the secret source (the OS keyring in the app) on Save. "Test connection" tries
+Secrets (API token, hooks token, API key, HTTP Basic password, the team database's password)
+never go into the file: they are written to the secret source (the OS keyring in the app) on
+Save. "Test connection" tries
 the account as typed, secrets included, before anything is saved.
 
 Non-modal, shown with ``open()``: "Test connection" awaits the network inside the qasync
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -53,6 +56,7 @@ from invoicedesk.ui.account_drafts import (
     MP,
     Draft,
     Field,
+    TeamTester,
     Tester,
     check,
     config_data,
@@ -60,8 +64,10 @@ from invoicedesk.ui.account_drafts import (
     connection_tester,
     secret_fields,
 )
+from invoicedesk.ui.account_drafts import team_tester as default_team_tester
 from invoicedesk.ui.icons import icon
 from invoicedesk.ui.palette import tones
+from invoicedesk.ui.team_page import TeamPage
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +88,14 @@ class AccountsDialog(QDialog):
         secrets: SecretSource,
         tester: Tester,
         parent: QWidget | None = None,
+        *,
+        team_tester: TeamTester | None = None,
     ) -> None:
         super().__init__(parent)
         self.config = config
         self.secrets = secrets
         self.tester = tester
+        self.team_tester = team_tester or default_team_tester(secrets)
         self.drafts: list[Draft] = [Draft.of(a) for a in config.accounts]
         self.dirty = False
         self._loading = False
@@ -101,12 +110,18 @@ class AccountsDialog(QDialog):
         self.resize(760, 520)
 
         outer = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("accountsTabs")
+        outer.addWidget(self.tabs, 1)
+        accounts_page = QWidget()
+        accounts_page.setObjectName("accountsPage")
+        page = QVBoxLayout(accounts_page)
         intro = QLabel(
             "Jumpseller stores and Marketplacer sellers InvoiceDesk works with. "
             "Tokens, keys and passwords are kept in the system keyring, never in the configuration file."
         )
         intro.setWordWrap(True)
-        outer.addWidget(intro)
+        page.addWidget(intro)
 
         body = QHBoxLayout()
         left = QVBoxLayout()
@@ -172,7 +187,12 @@ class AccountsDialog(QDialog):
         test_row.addWidget(self.test_result, 1)
         right.addLayout(test_row)
         body.addLayout(right, 1)
-        outer.addLayout(body, 1)
+        page.addLayout(body, 1)
+        self.tabs.addTab(accounts_page, "Stores and sellers")
+
+        self.team_page = TeamPage(config.team, secrets, self.team_tester)
+        self.team_page.changed.connect(self._changed)
+        self.tabs.addTab(self.team_page, "Team database")
 
         bottom = QHBoxLayout()
         self.status = QLabel()
@@ -377,9 +397,22 @@ class AccountsDialog(QDialog):
         message = current_error or first_error or whole_error
         self.error_label.setText(message)
         self.error_label.setVisible(bool(message))
-        self.save_button.setEnabled(config is not None and not message)
         self._mark_field(current_error or (whole_error if "account name" in whole_error else ""))
-        return config if not message else None
+        _, team_error = self.team_page.validate()
+        team_tab = self.tabs.indexOf(self.team_page)
+        self.tabs.setTabIcon(team_tab, icon("warning") if team_error else QIcon())
+        self.tabs.setTabToolTip(team_tab, team_error)
+        if config is None or message or team_error:
+            self.save_button.setEnabled(False)
+            return None
+        # The accounts and the team database together, as the file will hold them.
+        whole, _ = check(
+            config_data(
+                self.drafts, team=self.team_page.draft, auto_sync_minutes=self.config.auto_sync_minutes
+            )
+        )
+        self.save_button.setEnabled(whole is not None)
+        return whole
 
     def _mark_field(self, error: str) -> None:
         draft = self.current
@@ -489,6 +522,8 @@ class AccountsDialog(QDialog):
             for draft, account in pairs:
                 for key, value in self._overlay(draft, account).items():
                     self.secrets.set(key, value)
+            for key, value in self.team_page.overlay().items():
+                self.secrets.set(key, value)
         except InvoiceDeskError as exc:
             self._fail(str(exc))
             return None
@@ -501,6 +536,7 @@ class AccountsDialog(QDialog):
         for draft, account in pairs:
             draft.original = account
             draft.secrets.clear()
+        self.team_page.after_save(config.team)
         self.config = config
         self.dirty = False
         self.status.setText(f"Saved to {path}.")
