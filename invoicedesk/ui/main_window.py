@@ -565,12 +565,15 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
 
     async def _apply_config(self, config: Config) -> None:
         services = Services(config, self.services.secrets, self.services.data_dir)
+        team_changed = config.team != self.services.config.team
         await self.controller.replace_services(services)
         self.services = services
         self.filter_bar.set_accounts(config)
         self._update_accounts()
+        # The team is joined at start-up only: claims must not change hands under running actions.
+        restart = " Team database settings apply the next time InvoiceDesk starts." if team_changed else ""
         self.message_bar.show_message(
-            "info", f"Accounts saved: {len(config.accounts)} configured. Syncing them now."
+            "info", f"Accounts saved: {len(config.accounts)} configured. Syncing them now.{restart}"
         )
         self.controller.sync()
 

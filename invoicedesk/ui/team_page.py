@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 INTRO = (
     "Team mode lets several desks work on the same stores at once without invoicing an order "
     "twice: they share one PostgreSQL database, which your IT people set up. Leave the address "
-    "empty to work on this desk alone."
+    "empty to work on this desk alone. Changes here apply the next time InvoiceDesk starts."
 )
 
 
