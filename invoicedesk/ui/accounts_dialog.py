@@ -1,9 +1,11 @@
-"""Accounts: add, edit and remove Jumpseller stores and Marketplacer sellers.
+"""Accounts: add, edit and remove Jumpseller stores and Marketplacer sellers, and set up the
+team database (:mod:`~invoicedesk.ui.team_page`, a second tab).
 
 The dialog edits drafts and checks them with :func:`invoicedesk.config.parse_config`, so the
 rules and the sentences are exactly those of the configuration file staff might edit by hand.
-Secrets (API token, hooks token, API key, HTTP Basic password) never go into the file: they
-are written to the secret source (the OS keyring in the app) on Save. "Test connection" tries
+Secrets (API token, hooks token, API key, HTTP Basic password, the team database's password)
+never go into the file: they are written to the secret source (the OS keyring in the app) on
+Save. "Test connection" tries
 the account as typed, secrets included, before anything is saved.
 
 Non-modal, shown with ``open()``: "Test connection" awaits the network inside the qasync
@@ -14,11 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QIcon
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -42,178 +42,39 @@ from invoicedesk.config import (
     DEFAULT_JUMPSELLER_API,
     Account,
     Config,
-    JumpsellerAccount,
     SecretSource,
-    parse_config,
     save_config,
 )
-from invoicedesk.errors import ConfigError, InvoiceDeskError
+from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.paths import default_config_path
-from invoicedesk.services import ConnectionState, Services
+from invoicedesk.services import ConnectionState
+from invoicedesk.ui.account_drafts import (
+    FIELDS,
+    JS,
+    KEY_IN_ERROR,
+    KIND_TITLES,
+    MP,
+    Draft,
+    Field,
+    TeamTester,
+    Tester,
+    check,
+    config_data,
+    config_fields,
+    connection_tester,
+    secret_fields,
+)
+from invoicedesk.ui.account_drafts import team_tester as default_team_tester
 from invoicedesk.ui.icons import icon
 from invoicedesk.ui.palette import tones
+from invoicedesk.ui.team_page import TeamPage
 
 log = logging.getLogger(__name__)
 
-Tester = Callable[[Account, dict[str, str]], Awaitable[ConnectionState]]
-"""``await tester(account, overlay)``: ``overlay`` maps secret keys (``account.token_key`` ...)
-to values typed in the dialog but not saved yet; anything else comes from the secret source."""
-
-JS = "jumpseller"
-MP = "marketplacer"
-
-
-@dataclass(frozen=True, slots=True)
-class _Field:
-    key: str  # the config key, or the secret's name
-    label: str
-    placeholder: str  # short, shown in the empty field
-    help: str  # the tooltip
-    secret_key_attr: str = ""  # for secrets: the account property naming its keyring key
-
-
-_ENV_HELP = (
-    "Optional. Names an environment variable that holds the secret; when it is set it wins "
-    "over the keyring (useful for scripts and servers)."
-)
-
-FIELDS: dict[str, tuple[_Field, ...]] = {
-    JS: (
-        _Field("name", "Name", "e.g. main-store", "What InvoiceDesk calls this store; unique."),
-        _Field(
-            "login",
-            "Login",
-            "API login (Admin → Account)",
-            "The API login shown in Jumpseller Admin → Account; also the store code in signed requests.",
-        ),
-        _Field("api_url", "API URL", DEFAULT_JUMPSELLER_API, "Jumpseller's API root; rarely changed."),
-        _Field(
-            "invoicing_url",
-            "Invoicing URL",
-            "https://… (the endpoint that issues invoices)",
-            "The invoicing endpoint of the Lightweight Integration; needed to create invoices.",
-        ),
-        _Field(
-            "credit_note_url",
-            "Credit note URL",
-            "Optional: https://… (the endpoint that issues credit notes)",
-            "Where credit notes for canceled orders are asked for. Leave empty if your invoicing "
-            "service does not issue credit notes; it may be the same as the invoicing URL when that "
-            "service handles canceled orders.",
-        ),
-        _Field("token", "API token", "", "The API token from Jumpseller Admin → Account.", "token_key"),
-        _Field(
-            "hooks_token",
-            "Hooks token",
-            "",
-            "The store's hooks token: signs the requests sent to the invoicing endpoint.",
-            "hooks_token_key",
-        ),
-        _Field("token_env", "Token variable", "Optional, e.g. SHOP_TOKEN", _ENV_HELP),
-        _Field("hooks_token_env", "Hooks token variable", "Optional", _ENV_HELP),
-    ),
-    MP: (
-        _Field("name", "Name", "e.g. bikeshop", "What InvoiceDesk calls this seller account; unique."),
-        _Field(
-            "api_url",
-            "Marketplace URL",
-            "https://marketplace.example.com",
-            "The marketplace's own address; InvoiceDesk adds /api/v2/client/….",
-        ),
-        _Field("currency", "Currency", "e.g. AUD", "3-letter ISO code of the marketplace's prices."),
-        _Field("api_key", "API key", "", "The seller API key from the marketplace.", "api_key_key"),
-        _Field(
-            "basic_user",
-            "HTTP Basic user",
-            "Only behind a staging password",
-            "Only for marketplaces that sit behind an HTTP Basic password (staging sites).",
-        ),
-        _Field(
-            "basic_password",
-            "Basic password",
-            "",
-            "The HTTP Basic password, only with an HTTP Basic user.",
-            "basic_password_key",
-        ),
-        _Field("api_key_env", "API key variable", "Optional, e.g. BIKESHOP_KEY", _ENV_HELP),
-        _Field("basic_password_env", "Password variable", "Optional", _ENV_HELP),
-    ),
-}
-
-_KIND_TITLES = {JS: "Jumpseller store", MP: "Marketplacer seller"}
-_KEY_IN_ERROR = re.compile(r"'(\w+)' (?:must|is|uses)\b")
-
-
-def _config_fields(kind: str) -> tuple[_Field, ...]:
-    return tuple(f for f in FIELDS[kind] if not f.secret_key_attr)
-
-
-def _secret_fields(kind: str) -> tuple[_Field, ...]:
-    return tuple(f for f in FIELDS[kind] if f.secret_key_attr)
-
+__all__ = ["AccountsDialog", "Tester", "connection_tester"]
 
 def _kind_icon(kind: str) -> QIcon:
     return icon("jumpseller" if kind == JS else "marketplacer")
-
-
-@dataclass
-class _Draft:
-    """One account as being edited: config fields, secrets typed (unsaved), what it was."""
-
-    kind: str
-    fields: dict[str, str]
-    secrets: dict[str, str] = field(default_factory=dict)
-    original: Account | None = None
-
-    @classmethod
-    def of(cls, account: Account) -> _Draft:
-        kind = JS if isinstance(account, JumpsellerAccount) else MP
-        values = {f.key: str(getattr(account, f.key)) for f in _config_fields(kind)}
-        return cls(kind, values, original=account)
-
-    def table(self) -> dict[str, str]:
-        """The draft as a config-file table: blank fields left out, as a hand-written file would."""
-        return {k: v.strip() for k, v in self.fields.items() if v.strip()}
-
-
-class OverlaySecrets:
-    """Secrets typed but not saved first, then the real source (Test connection before Save).
-
-    ``set`` only touches the overlay: a connection test must never persist anything.
-    """
-
-    def __init__(self, overlay: Mapping[str, str], base: SecretSource) -> None:
-        self.overlay = dict(overlay)
-        self.base = base
-
-    def get(self, key: str) -> str | None:
-        return self.overlay.get(key) or self.base.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.overlay[key] = value
-
-    def __repr__(self) -> str:
-        return f"OverlaySecrets(keys={sorted(self.overlay)})"
-
-
-def connection_tester(secrets: SecretSource, data_dir: Path) -> Tester:
-    """The app's tester: a throw-away :class:`Services` for the one account, closed after.
-
-    Throw-away on purpose: the unsaved credentials must not end up in the app's pooled clients.
-    """
-
-    async def test(account: Account, overlay: dict[str, str]) -> ConnectionState:
-        if isinstance(account, JumpsellerAccount):
-            config = Config(jumpseller=(account,))
-        else:
-            config = Config(marketplacer=(account,))
-        services = Services(config, OverlaySecrets(overlay, secrets), data_dir)
-        try:
-            return await services.check_connection(account)
-        finally:
-            await services.aclose()
-
-    return test
 
 
 class AccountsDialog(QDialog):
@@ -227,12 +88,15 @@ class AccountsDialog(QDialog):
         secrets: SecretSource,
         tester: Tester,
         parent: QWidget | None = None,
+        *,
+        team_tester: TeamTester | None = None,
     ) -> None:
         super().__init__(parent)
         self.config = config
         self.secrets = secrets
         self.tester = tester
-        self.drafts: list[_Draft] = [_Draft.of(a) for a in config.accounts]
+        self.team_tester = team_tester or default_team_tester(secrets)
+        self.drafts: list[Draft] = [Draft.of(a) for a in config.accounts]
         self.dirty = False
         self._loading = False
         self.last_test: ConnectionState | None = None
@@ -246,12 +110,18 @@ class AccountsDialog(QDialog):
         self.resize(760, 520)
 
         outer = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("accountsTabs")
+        outer.addWidget(self.tabs, 1)
+        accounts_page = QWidget()
+        accounts_page.setObjectName("accountsPage")
+        page = QVBoxLayout(accounts_page)
         intro = QLabel(
             "Jumpseller stores and Marketplacer sellers InvoiceDesk works with. "
             "Tokens, keys and passwords are kept in the system keyring, never in the configuration file."
         )
         intro.setWordWrap(True)
-        outer.addWidget(intro)
+        page.addWidget(intro)
 
         body = QHBoxLayout()
         left = QVBoxLayout()
@@ -317,7 +187,12 @@ class AccountsDialog(QDialog):
         test_row.addWidget(self.test_result, 1)
         right.addLayout(test_row)
         body.addLayout(right, 1)
-        outer.addLayout(body, 1)
+        page.addLayout(body, 1)
+        self.tabs.addTab(accounts_page, "Stores and sellers")
+
+        self.team_page = TeamPage(config.team, secrets, self.team_tester)
+        self.team_page.changed.connect(self._changed)
+        self.tabs.addTab(self.team_page, "Team database")
 
         bottom = QHBoxLayout()
         self.status = QLabel()
@@ -346,9 +221,9 @@ class AccountsDialog(QDialog):
     # ------------------------------------------------------------------ building
 
     def _build_form(self, kind: str) -> QWidget:
-        box = QGroupBox(_KIND_TITLES[kind])
+        box = QGroupBox(KIND_TITLES[kind])
         box.setObjectName(f"{kind}Form")
-        box.setAccessibleName(_KIND_TITLES[kind])
+        box.setAccessibleName(KIND_TITLES[kind])
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         edits: dict[str, QLineEdit] = {}
@@ -370,32 +245,32 @@ class AccountsDialog(QDialog):
         self.form_boxes[kind] = box
         return box
 
-    def _list_item(self, draft: _Draft) -> QListWidgetItem:
+    def _list_item(self, draft: Draft) -> QListWidgetItem:
         item = QListWidgetItem()
         self._label_item(item, draft)
         return item
 
-    def _label_item(self, item: QListWidgetItem, draft: _Draft) -> None:
+    def _label_item(self, item: QListWidgetItem, draft: Draft) -> None:
         name = draft.fields.get("name", "").strip() or "(new, unnamed)"
         item.setText(name)
         item.setIcon(_kind_icon(draft.kind))
-        item.setToolTip(_KIND_TITLES[draft.kind])
+        item.setToolTip(KIND_TITLES[draft.kind])
 
     # ------------------------------------------------------------------ editing
 
     @property
-    def current(self) -> _Draft | None:
+    def current(self) -> Draft | None:
         row = self.account_list.currentRow()
         return self.drafts[row] if 0 <= row < len(self.drafts) else None
 
-    def add_account(self, kind: str) -> _Draft:
+    def add_account(self, kind: str) -> Draft:
         """A new, empty store or seller, selected with the cursor in its name field."""
-        fields = {f.key: "" for f in _config_fields(kind)}
+        fields = {f.key: "" for f in config_fields(kind)}
         if kind == JS:
             fields["api_url"] = DEFAULT_JUMPSELLER_API
         else:
             fields["currency"] = "AUD"
-        draft = _Draft(kind, fields)
+        draft = Draft(kind, fields)
         self.drafts.append(draft)
         self.account_list.addItem(self._list_item(draft))
         self.account_list.setCurrentRow(len(self.drafts) - 1)
@@ -464,7 +339,7 @@ class AccountsDialog(QDialog):
 
     # ------------------------------------------------------------------ secrets
 
-    def _stored(self, draft: _Draft, f: _Field) -> str:
+    def _stored(self, draft: Draft, f: Field) -> str:
         """Where the secret ``f`` of ``draft`` would come from now, without showing it."""
         env_name = draft.fields.get(f"{f.key}_env", "").strip()
         if env_name and os.environ.get(env_name):
@@ -477,9 +352,9 @@ class AccountsDialog(QDialog):
                 return ""
         return ""
 
-    def _update_secret_placeholders(self, draft: _Draft) -> None:
+    def _update_secret_placeholders(self, draft: Draft) -> None:
         missing = []
-        for f in _secret_fields(draft.kind):
+        for f in secret_fields(draft.kind):
             edit = self.edits[draft.kind][f.key]
             stored = self._stored(draft, f)
             edit.setPlaceholderText(f"{stored.capitalize()}; type to replace" if stored else "Not stored yet")
@@ -498,21 +373,8 @@ class AccountsDialog(QDialog):
 
     # ------------------------------------------------------------------ validation
 
-    def _data(self, drafts: list[_Draft]) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for kind in (JS, MP):
-            tables = [d.table() for d in drafts if d.kind == kind]
-            if tables:
-                data[kind] = tables
-        if self.config.auto_sync_minutes:
-            data["auto_sync_minutes"] = self.config.auto_sync_minutes
-        return data
-
-    def _check(self, drafts: list[_Draft]) -> tuple[Config | None, str]:
-        try:
-            return parse_config(self._data(drafts)), ""
-        except ConfigError as exc:
-            return None, str(exc)
+    def _check(self, drafts: list[Draft]) -> tuple[Config | None, str]:
+        return check(config_data(drafts, auto_sync_minutes=self.config.auto_sync_minutes))
 
     def validate(self) -> Config | None:
         """The configuration the drafts make, or ``None`` with the config's own sentence shown.
@@ -535,15 +397,28 @@ class AccountsDialog(QDialog):
         message = current_error or first_error or whole_error
         self.error_label.setText(message)
         self.error_label.setVisible(bool(message))
-        self.save_button.setEnabled(config is not None and not message)
         self._mark_field(current_error or (whole_error if "account name" in whole_error else ""))
-        return config if not message else None
+        _, team_error = self.team_page.validate()
+        team_tab = self.tabs.indexOf(self.team_page)
+        self.tabs.setTabIcon(team_tab, icon("warning") if team_error else QIcon())
+        self.tabs.setTabToolTip(team_tab, team_error)
+        if config is None or message or team_error:
+            self.save_button.setEnabled(False)
+            return None
+        # The accounts and the team database together, as the file will hold them.
+        whole, _ = check(
+            config_data(
+                self.drafts, team=self.team_page.draft, auto_sync_minutes=self.config.auto_sync_minutes
+            )
+        )
+        self.save_button.setEnabled(whole is not None)
+        return whole
 
     def _mark_field(self, error: str) -> None:
         draft = self.current
         key = ""
         if error:
-            match = _KEY_IN_ERROR.search(error)
+            match = KEY_IN_ERROR.search(error)
             key = match.group(1) if match else ("name" if "account name" in error else "")
         self._bad_field = (draft.kind, key) if draft is not None and key else None
         self._paint_fields()
@@ -578,10 +453,10 @@ class AccountsDialog(QDialog):
 
     # ------------------------------------------------------------------ test connection
 
-    def _overlay(self, draft: _Draft, account: Account) -> dict[str, str]:
+    def _overlay(self, draft: Draft, account: Account) -> dict[str, str]:
         """Secrets typed for ``draft``, under the keys ``account`` (its name as typed) uses."""
         overlay: dict[str, str] = {}
-        for f in _secret_fields(draft.kind):
+        for f in secret_fields(draft.kind):
             key = getattr(account, f.secret_key_attr)
             if f.key in draft.secrets:
                 overlay[key] = draft.secrets[f.key]
@@ -640,13 +515,15 @@ class AccountsDialog(QDialog):
             return None
         path = self.target_path()
         # parse_config keeps each kind in draft order, so drafts and accounts pair up by position.
-        pairs: list[tuple[_Draft, Account]] = []
+        pairs: list[tuple[Draft, Account]] = []
         pairs += zip([d for d in self.drafts if d.kind == JS], config.jumpseller, strict=True)
         pairs += zip([d for d in self.drafts if d.kind == MP], config.marketplacer, strict=True)
         try:
             for draft, account in pairs:
                 for key, value in self._overlay(draft, account).items():
                     self.secrets.set(key, value)
+            for key, value in self.team_page.overlay().items():
+                self.secrets.set(key, value)
         except InvoiceDeskError as exc:
             self._fail(str(exc))
             return None
@@ -659,6 +536,7 @@ class AccountsDialog(QDialog):
         for draft, account in pairs:
             draft.original = account
             draft.secrets.clear()
+        self.team_page.after_save(config.team)
         self.config = config
         self.dirty = False
         self.status.setText(f"Saved to {path}.")

@@ -5,6 +5,11 @@ detail pane, and a status bar with the sync's progress, when each account was la
 and whether it can be reached. Work that talks to the network runs in the
 :class:`~invoicedesk.ui.controller.Controller`; the window only starts it and shows what
 came back, in the inline message bar.
+
+This module builds the window and keeps the list and the selection. Three rooms live beside
+it as mixins: :mod:`~invoicedesk.ui.window_status` (status bar, sync progress, account
+states), :mod:`~invoicedesk.ui.window_actions` (run, confirm, retry, Mark Sent) and
+:mod:`~invoicedesk.ui.window_export` (copy and CSV export).
 """
 
 from __future__ import annotations
@@ -13,19 +18,9 @@ import asyncio
 import logging
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDesktopServices,
-    QFontMetrics,
-    QGuiApplication,
-    QKeyEvent,
-    QKeySequence,
-    QShortcut,
-)
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -34,7 +29,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QSplitter,
     QTableView,
     QToolBar,
@@ -43,16 +37,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from invoicedesk import APP_NAME, export
+from invoicedesk import APP_NAME
 from invoicedesk.action_table import ACTIONS, CHANGING, ActionName
 from invoicedesk.actions import Actions
 from invoicedesk.cache import Cache, JournalEntry, Query
 from invoicedesk.config import Config
 from invoicedesk.domain import Invoice, Order, Source
 from invoicedesk.services import Services
-from invoicedesk.sync import Syncer, SyncProgress, SyncResult
+from invoicedesk.sync import Syncer, SyncProgress
 from invoicedesk.ui.accounts_dialog import AccountsDialog, connection_tester
-from invoicedesk.ui.controller import ACTION_WORDS, ActionReport, Controller
+from invoicedesk.ui.controller import Controller
 from invoicedesk.ui.detail_pane import DetailPane
 from invoicedesk.ui.filter_bar import FilterBar
 from invoicedesk.ui.icons import icon
@@ -68,15 +62,11 @@ from invoicedesk.ui.records_model import (
     record_key,
     warm_up,
 )
+from invoicedesk.ui.window_actions import RETRY_TIP, RecordActionsMixin
+from invoicedesk.ui.window_export import CopyExportMixin
+from invoicedesk.ui.window_status import LIVE_REFRESH_MS, PROGRESS_MS, SyncStatusMixin
 
 log = logging.getLogger(__name__)
-
-# While a sync runs, a list that is not full yet (a first sync) is re-read this often, so the
-# first records appear as they arrive. A full list stays put until the sync ends: rows do not
-# jump under the pointer of someone working, and the window does no extra reads meanwhile.
-LIVE_REFRESH_MS = 1000
-# The status bar shows sync progress at most this often.
-PROGRESS_MS = 200
 
 # The widest text each column usually holds: default widths follow the user's font.
 COLUMN_SAMPLES: dict[Column, str] = {
@@ -92,18 +82,14 @@ COLUMN_SAMPLES: dict[Column, str] = {
     Column.NEEDS_ACTION: "Credit note owed",
 }
 
-ACTION_TIPS: dict[str, str] = {str(n): ACTIONS[n].tip for n in CHANGING}
 ACTION_OBJECT_NAMES: dict[str, str] = {str(n): ACTIONS[n].object_name for n in CHANGING}
-
-NO_SELECTION = "Select an order or invoice in the list first."
-RETRY_TIP = "Send the action again after an unknown outcome (asks first: it may be done twice)"
 
 
 def _source_icon(source: Source) -> object:
     return icon(source.value)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWindow):
     """The combined list, the details of the selected record, and the actions that apply to it."""
 
     closed = Signal()
@@ -327,36 +313,6 @@ class MainWindow(QMainWindow):
         pane.setMinimumWidth(320)
         return pane
 
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        sb.setObjectName("statusBar")
-        self.count_label = QLabel(objectName="recordCount")
-        self.count_label.setAccessibleName("Number of records shown")
-        self.sync_label = QLabel(objectName="syncStatus")
-        self.sync_progress = QProgressBar(objectName="syncProgress")
-        self.sync_progress.setAccessibleName("Sync progress")
-        self.sync_progress.setMaximumWidth(180)
-        self.sync_progress.setTextVisible(False)
-        self.sync_progress.setVisible(False)
-        self.cancel_sync_button = QToolButton(objectName="cancelSyncButton")
-        self.cancel_sync_button.setText("Cancel")
-        self.cancel_sync_button.setToolTip("Stop the sync; what was fetched so far is kept")
-        self.cancel_sync_button.setAccessibleName("Cancel sync")
-        self.cancel_sync_button.setVisible(False)
-        self.last_synced_label = QLabel(objectName="lastSynced")
-        self.last_synced_label.setAccessibleName("Last synced")
-        self.online_indicator = QLabel(objectName="onlineIndicator")
-        self.online_indicator.setAccessibleName("Connection")
-        for w in (
-            self.count_label,
-            self.sync_label,
-            self.sync_progress,
-            self.cancel_sync_button,
-            self.last_synced_label,
-            self.online_indicator,
-        ):
-            sb.addPermanentWidget(w)
-
     def _build_shortcuts(self) -> None:
         self.find_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
         self.find_shortcut.activated.connect(self.filter_bar.focus_search)
@@ -566,251 +522,7 @@ class MainWindow(QMainWindow):
         if self._key is not None and self._key in keys:
             self._load_record()
 
-    # ================================================================== actions
-
-    def _update_actions(self) -> None:
-        rec = self._record
-        for name, act in self.action_buttons.items():
-            reason = NO_SELECTION if rec is None else self.controller.refusal(rec, name)
-            act.setEnabled(reason is None)
-            act.setToolTip(reason or ACTION_TIPS[name])
-            act.setStatusTip(reason or ACTION_TIPS[name])
-        unknown = None if rec is None else self.controller.unknown_outcome(rec)
-        self.check_action.setVisible(unknown is not None)
-        self.retry_action.setVisible(unknown is not None)
-        if rec is not None and unknown is not None:
-            busy = self.controller.is_busy(record_key(rec.summary()))
-            self.check_action.setEnabled(not busy and self.controller.refusal(rec, "check") is None)
-            self.retry_action.setEnabled(not busy)
-            self.retry_action.setText(f"Retry {ACTION_WORDS.get(unknown, unknown)}…")
-
-    def _confirm(self, title: str, text: str, yes: str, then: partial[object]) -> None:
-        """Ask once, without blocking the loop (a dialog never runs inside a coroutine)."""
-        if self.confirm_box is not None:
-            self.confirm_box.close()
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Cancel, self)
-        go = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-
-        def done(_result: int) -> None:
-            if box.clickedButton() is go:
-                then()
-            self.confirm_box = None
-            box.deleteLater()
-
-        box.finished.connect(done)
-        self.confirm_box = box
-        box.open()
-
-    def ask_retry(self) -> None:
-        """After an unknown outcome: send again only once staff accept the named risk."""
-        rec = self._record
-        unknown = None if rec is None else self.controller.unknown_outcome(rec)
-        if rec is None or unknown is None:
-            return
-        words = ACTION_WORDS.get(unknown, unknown)
-        what = f"order {rec.summary().id}" if isinstance(rec, Order) else f"invoice {rec.summary().id}"
-        if unknown in ("invoice", "credit_note"):
-            noun = "invoice" if unknown == "invoice" else "credit note"
-            risk = (
-                f"The last {words} for {what} got no answer. If the invoicing service made the {noun} "
-                f"anyway, retrying makes a second {noun} for the same order.\n\n"
-                "Use \"Check at the service\" first, and look in the invoicing service. Retry anyway?"
-            )
-        else:
-            risk = f"The last {words} for {what} got no answer. Send it again?"
-        self._confirm(f"Retry {words}?", risk, "Retry anyway", partial(self._retry, unknown))
-
-    def _retry(self, action: str) -> None:
-        rec = self._record
-        if rec is None:
-            return
-        self.controller.run_action(action, rec.summary(), force="1")  # type: ignore[arg-type]
-        self._update_actions()
-
-    def run_action(self, action: ActionName, **kwargs: str) -> asyncio.Task[ActionReport] | None:
-        """Start ``action`` on the selected record; a second click while it runs does nothing."""
-        rec = self._record
-        if rec is None or self.controller.refusal(rec, action) is not None:
-            return None
-        task = self.controller.run_action(action, rec.summary(), **kwargs)
-        if task is not None:
-            what = "order" if isinstance(rec, Order) else "invoice"
-            self.statusBar().showMessage(f"{ACTION_WORDS[action]}: working on {what} {rec.summary().id}…")
-        self._update_actions()
-        return task
-
-    def open_mark_sent(self) -> None:
-        """Mark Sent needs a tracking number and a carrier: ask in a non-modal dialog."""
-        rec = self._record
-        if not isinstance(rec, Invoice) or self.controller.refusal(rec, "mark_sent") is not None:
-            return
-        if self.mark_sent_dialog is not None:
-            self.mark_sent_dialog.close()
-            self.mark_sent_dialog.deleteLater()
-        dialog = MarkSentDialog(rec, self)
-        key = record_key(rec.summary())
-        dialog.submitted.connect(partial(self._mark_sent_submitted, key))
-        self.mark_sent_dialog = dialog
-        dialog.open()
-
-    def _mark_sent_submitted(self, key: Key, tracking: str, carrier: str, note: str) -> None:
-        """The dialog's answer: mark that invoice sent, even if the selection moved meanwhile."""
-        rec = self.cache.get(*key)
-        if not isinstance(rec, Invoice):
-            return
-        reason = self.controller.refusal(rec, "mark_sent")
-        if reason is not None:
-            self.message_bar.show_message("error", reason)
-            return
-        self.controller.run_action("mark_sent", rec.summary(), tracking=tracking, carrier=carrier, note=note)
-        self._update_actions()
-
-    def _on_action_finished(self, report: ActionReport) -> None:
-        self.statusBar().clearMessage()
-        links: list[tuple[str, str]] = []
-        text = report.message
-        if report.public_id:
-            if report.public_id not in text:
-                text = f"{text} ({report.public_id})"
-            if report.url:
-                links.append((f"Open {report.public_id}", report.url))
-        self.message_bar.show_message(report.kind, text, links)
-        self._update_actions()
-        if report.needs_confirmation and report.action == "invoice":
-            rec = self.cache.get(*report.key)
-            if isinstance(rec, Order):
-                self._confirm(
-                    "Create the invoice anyway?",
-                    f"{text}\n\nCreate the invoice anyway?",
-                    "Create invoice",
-                    partial(self._invoice_confirmed, report.key),
-                )
-
-    def _invoice_confirmed(self, key: Key) -> None:
-        rec = self.cache.get(*key)
-        if isinstance(rec, Order):
-            self.controller.run_action("invoice", rec.summary(), confirm_documents="1")
-            self._update_actions()
-
-    def _open_link(self, url: str) -> None:
-        QDesktopServices.openUrl(QUrl(url))
-
-    # ================================================================== sync
-
-    def start_sync(self, *, deep: bool = False) -> asyncio.Task[list[SyncResult]] | None:
-        return self.controller.sync(deep=deep)
-
-    def _on_sync_started(self) -> None:
-        self._progress = {}
-        self.sync_action.setEnabled(False)
-        self.deep_sync_action.setEnabled(False)
-        self.sync_progress.setRange(0, 0)
-        self.sync_progress.setVisible(True)
-        self.cancel_sync_button.setVisible(True)
-        self.sync_label.setText("Syncing…")
-
-    def _on_sync_progress(self, p: SyncProgress) -> None:
-        """Note the report; the status bar shows the latest ones a few times a second.
-
-        A sync reports every request (thousands on a first sync); relaying out the status bar
-        for each would keep the GUI thread busy for nothing.
-        """
-        self._progress[p.account] = p
-        self._live_dirty = True
-        if not self._progress_timer.isActive():
-            self._progress_timer.start()
-        if not self._live.isActive():
-            self._live.start()
-
-    def _show_progress(self) -> None:
-        if not self.controller.syncing:
-            return
-        parts = []
-        done = total = 0
-        for acc, prog in self._progress.items():
-            if prog.total:
-                parts.append(f"{acc}: {prog.phase} {prog.done:,}/{prog.total:,}")
-                done += prog.done
-                total += prog.total
-            else:
-                parts.append(f"{acc}: {prog.done:,} {prog.phase}")
-        self.sync_label.setText("Syncing · " + " · ".join(parts))
-        if total:
-            self.sync_progress.setRange(0, total)
-            self.sync_progress.setValue(min(done, total))
-
-    def _live_refresh(self) -> None:
-        if self._live_dirty and self.model.loaded_count() < PAGE_SIZE and not self.model.canFetchMore():
-            self._live_dirty = False
-            self.model.refresh()
-            self._update_count()
-
-    def _on_sync_finished(self, results: list[SyncResult]) -> None:
-        self._live.stop()
-        self._progress_timer.stop()
-        self._live_dirty = False
-        self.sync_action.setEnabled(True)
-        self.deep_sync_action.setEnabled(True)
-        self.sync_progress.setVisible(False)
-        self.cancel_sync_button.setVisible(False)
-        self.sync_label.setText("")
-        self.model.refresh()
-        self._update_count()
-        if self._key is not None:
-            self._load_record()
-        if not results:
-            self.statusBar().showMessage("Sync cancelled; what was fetched is kept.", 8000)
-            return
-        failed = [r for r in results if not r.ok]
-        changed = sum(len(set(r.changed_ids)) for r in results)
-        if failed:
-            names = ", ".join(r.account for r in failed)
-            first = failed[0].error or "not reachable"
-            self.message_bar.show_message(
-                "error",
-                f"Could not sync {names}: {first} The cached records are shown; actions on "
-                f"{'that account' if len(failed) == 1 else 'those accounts'} are off until a sync "
-                "gets through (F5 tries again).",
-            )
-        else:
-            self.statusBar().showMessage(f"Synced: {changed:,} records new or updated.", 8000)
-
-    def _update_accounts(self) -> None:
-        states = self.controller.states()
-        t = tones()
-        lines = []
-        for st in states:
-            when = st.last_synced_at.astimezone().strftime("%Y-%m-%d %H:%M") if st.last_synced_at else "never"
-            status = "checking…" if st.online is None else ("connected" if st.online else st.message)
-            lines.append(f"{st.name}: {status}. Last synced: {when}.")
-        checked = [s for s in states if s.online is not None]
-        up = sum(1 for s in checked if s.online)
-        if not states:
-            text, colour = "No accounts", t.offline
-        elif not checked:
-            text, colour = "Checking…", t.needs_action
-        elif up == len(states):
-            text, colour = "Online", t.online
-        elif up == 0 and len(checked) == len(states):
-            text, colour = "Offline", t.offline
-        else:
-            text, colour = f"{up} of {len(states)} accounts online", t.needs_action
-        self.online_indicator.setText(f'<span style="color:{colour}">●</span> {text}')
-        self.online_indicator.setToolTip("\n".join(lines))
-        self.online = text == "Online"
-        synced = [s.last_synced_at for s in states if s.last_synced_at is not None]
-        if synced and len(synced) == len(states):
-            oldest = min(synced).astimezone()
-            self.last_synced_label.setText(f"Synced {oldest:%H:%M}")
-        elif synced:
-            self.last_synced_label.setText("Partly synced")
-        else:
-            self.last_synced_label.setText("Not synced yet")
-        self.last_synced_label.setToolTip("\n".join(lines))
-        self._update_actions()
-
-    # ================================================================== copy and export
+    # ================================================================== keys on the list
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.table and event.type() == QEvent.Type.KeyPress:
@@ -825,52 +537,6 @@ class MainWindow(QMainWindow):
 
     def focus_details(self) -> None:
         self.detail.setFocus(Qt.FocusReason.ShortcutFocusReason)
-
-    def copy_selection(self) -> str:
-        """The selected rows as tab-separated text on the clipboard (pastes into a spreadsheet)."""
-        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        text = "\n".join("\t".join(self.model.texts(r)) for r in rows)
-        if rows:
-            QGuiApplication.clipboard().setText(text)
-            self.statusBar().showMessage(f"Copied {len(rows)} row(s).", 4000)
-        return text
-
-    def ask_export_csv(self) -> None:
-        dialog = QFileDialog(self, "Export the current view as CSV")
-        dialog.setObjectName("exportDialog")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilter("CSV files (*.csv)")
-        dialog.setDefaultSuffix("csv")
-        dialog.selectFile("invoicedesk-export.csv")
-        dialog.fileSelected.connect(lambda path: self.export_csv(Path(path)))
-        self.export_dialog = dialog
-        dialog.open()
-
-    def export_csv(self, path: Path) -> asyncio.Task[int]:
-        """Write every record of the current query (not only the loaded rows), off the GUI thread.
-
-        Same columns as ``invoicedesk export`` (one format for spreadsheets and scripts).
-        """
-        model = self.model
-
-        def write() -> int:
-            return export.write(model.iter_rows(), "csv", path)
-
-        async def run() -> int:
-            self.statusBar().showMessage(f"Exporting to {path}…")
-            try:
-                count = await self.controller.in_thread(write)
-            except OSError as exc:
-                self.message_bar.show_message("error", f"Could not write {path}: {exc.strerror or exc}.")
-                return 0
-            finally:
-                self.statusBar().clearMessage()
-            self.message_bar.show_message(
-                "success", f"Exported {count:,} records to {path}.", [("Open folder", path.parent.as_uri())]
-            )
-            return count
-
-        return self.controller.spawn(run())
 
     # ================================================================== accounts
 
@@ -899,12 +565,15 @@ class MainWindow(QMainWindow):
 
     async def _apply_config(self, config: Config) -> None:
         services = Services(config, self.services.secrets, self.services.data_dir)
+        team_changed = config.team != self.services.config.team
         await self.controller.replace_services(services)
         self.services = services
         self.filter_bar.set_accounts(config)
         self._update_accounts()
+        # The team is joined at start-up only: claims must not change hands under running actions.
+        restart = " Team database settings apply the next time InvoiceDesk starts." if team_changed else ""
         self.message_bar.show_message(
-            "info", f"Accounts saved: {len(config.accounts)} configured. Syncing them now."
+            "info", f"Accounts saved: {len(config.accounts)} configured. Syncing them now.{restart}"
         )
         self.controller.sync()
 
