@@ -69,8 +69,8 @@ def _open(qtbot, qrun, sb: Any, folder: Path, *, sync_on_start: bool, **kw: Any)
 def _close(qrun, desk: Desk) -> None:
     qrun(desk.window.shutdown())
     qrun(desk.services.aclose())
+    desk.window.close()  # before the cache: a closing view may still ask its model for rows
     desk.cache.close()
-    desk.window.close()
     desk.window.deleteLater()
 
 
@@ -658,3 +658,24 @@ def test_an_order_with_an_unreadable_document_asks_before_invoicing(qtbot, desk:
         go.click()
     assert blocker.args[0].kind == "success"
     assert len(created_for(sb, desk.login, order_id)) == 1
+
+
+def test_esc_clears_the_search_then_returns_to_the_list_and_ctrl_q_quits(qtbot, qrun, shop: Shop, tmp_path: Path) -> None:
+    desk = make_desk(shop.sandbox, copy_cache(shop.synced, tmp_path / "data"), sync_on_start=False)
+    w = desk.window
+    try:
+        w.show()
+        w.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
+        search = w.filter_bar.search_edit
+        search.setFocus()
+        qtbot.keyClicks(search, "Sep")
+        assert search.text() == "Sep"
+        qtbot.keyClick(search, Qt.Key.Key_Escape)
+        assert search.text() == ""
+        qtbot.keyClick(search, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: w.table.hasFocus())
+        qtbot.keyClick(w.table, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: not w.isVisible())
+    finally:
+        _close(qrun, desk)

@@ -219,6 +219,10 @@ class FilterBar(QWidget):
 
     # ------------------------------------------------------------------ slots
 
+    def stop_pending(self) -> None:
+        """Drop a query still waiting for the typing pause (the window is closing)."""
+        self._debounce.stop()
+
     def focus_search(self) -> None:
         self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_edit.selectAll()

@@ -316,6 +316,14 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
     def _build_shortcuts(self) -> None:
         self.find_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
         self.find_shortcut.activated.connect(self.filter_bar.focus_search)
+        # Ctrl+Q quits everywhere (Qt's Quit key is empty on some desktops); closing goes
+        # through closeEvent, so settings are saved and running work is shut down as usual.
+        self.quit_shortcut = QShortcut(QKeySequence("Ctrl+Q"), self)
+        self.quit_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.quit_shortcut.activated.connect(self.close)
+        # Esc: in the search box it clears the search; anywhere else it returns to the list.
+        self.escape_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.escape_shortcut.activated.connect(self.back_to_list)
         # Enter and Ctrl+C on the list: an event filter, because the view handles both keys
         # itself (Enter starts editing, Ctrl+C copies one cell) before a widget shortcut fires.
         self.table.installEventFilter(self)
@@ -371,6 +379,8 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         await asyncio.shield(self.start())
 
     async def shutdown(self) -> None:
+        # A search still waiting for the typing pause must not query a cache being closed.
+        self.filter_bar.stop_pending()
         await self.controller.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -523,6 +533,14 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
             self._load_record()
 
     # ================================================================== keys on the list
+
+    def back_to_list(self) -> None:
+        """Esc: in a search box with text, clear it; else back to the list, the record kept."""
+        search = self.filter_bar.search_edit
+        if search.hasFocus() and search.text():
+            search.clear()
+            return
+        self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.table and event.type() == QEvent.Type.KeyPress:
