@@ -275,8 +275,9 @@ def _list_or_export(cache: Cache, args: argparse.Namespace) -> int:
 
 
 def _print_records(cache: Cache, args: argparse.Namespace) -> int:
-    rows = [export.row_dict(r) for r in cache.iter_all(_query(args))]
+    fmt = "json" if args.command == "list" else args.format
     if args.command == "list" and not args.json:
+        rows = [export.row_dict(r) for r in cache.iter_all(_query(args))]
         out = sys.stdout
         if isinstance(out, io.TextIOWrapper):
             # A name a legacy code page cannot hold (李 in cp1252, when redirected on Windows)
@@ -286,7 +287,6 @@ def _print_records(cache: Cache, args: argparse.Namespace) -> int:
             out.write(table_line(d))
         print(f"{len(rows)} records", file=sys.stderr)
         return EXIT_OK
-    fmt = "json" if args.command == "list" else args.format
     if args.command == "export" and args.output:
         try:
             count = export.write(cache.iter_all(_query(args)), fmt, args.output)
@@ -295,7 +295,7 @@ def _print_records(cache: Cache, args: argparse.Namespace) -> int:
             return EXIT_FAILED
         print(f"{count} records written to {terminal_safe(str(args.output))}", file=sys.stderr)
     else:
-        _write_utf8(export.render(rows, fmt))
+        _write_utf8(export.render(export.dicts(cache.iter_all(_query(args)), fmt), fmt))
     return EXIT_OK
 
 

@@ -107,7 +107,7 @@ def test_export_csv_and_json_work_offline(world, tmp_path: Path) -> None:
         target = tmp_path / "out.csv"
         out = run_cli(env, "export", "--format", "csv", "--output", str(target))
         assert out.returncode == 0, out.stderr
-        rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+        rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
         assert len(rows) == len(listing(env)) > 0
         out = run_cli(env, "export", "--format", "json")
         assert len(json.loads(out.stdout)) == len(rows)

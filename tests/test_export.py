@@ -42,3 +42,35 @@ def test_a_failed_export_leaves_no_temp_file(tmp_path: Path, fmt: str) -> None:
     with pytest.raises(OSError):
         export.write(rows, fmt, tmp_path / "gone" / "x.csv")
     assert not (tmp_path / "gone").exists()
+
+
+def test_csv_opens_right_in_a_spreadsheet(tmp_path: Path) -> None:
+    """A byte-order mark, amounts in the currency's own digits, status and needs in words;
+    JSON keeps codes and exact decimal strings for scripts."""
+    import csv
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from invoicedesk.domain import Customer
+
+    body = json.loads((FIXTURES / "jumpseller" / "order-1026-docs-example.json").read_text())
+    order = parse_order(body, account="tienda")
+    clp = replace(order, currency="CLP", total=Decimal("50364.0"), status="paid",
+                  customer=replace(order.customer, fullname="Fernanda Sepúlveda"))
+    assert isinstance(clp.customer, Customer)
+    cache = Cache.open(tmp_path / "data")
+    try:
+        cache.upsert([clp], documents_known=True)
+        rows = list(cache.iter_all())
+    finally:
+        cache.close()
+    target = tmp_path / "out.csv"
+    export.write(rows, "csv", target)
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    (line,) = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert line["customer"] == "Fernanda Sepúlveda"
+    assert line["total"] == "50364"  # CLP has no minor unit: never "50364.0"
+    assert line["status"] == "Paid" and line["needs_action"] == "Create invoice"
+    as_json = json.loads(export.render(export.dicts(rows, "json"), "json"))[0]
+    assert as_json["status"] == "paid" and as_json["needs_action"] == "invoice"

@@ -429,7 +429,9 @@ def test_staff_copies_rows_and_exports_the_whole_view(qtbot, qrun, desk: Desk, t
     task = w.export_csv(target)
     qtbot.waitUntil(task.done, timeout=WAIT)
     count = task.result()
-    with target.open(encoding="utf-8") as f:
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the byte-order mark spreadsheets look for
+    with target.open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     assert count == len(rows) == desk.cache.count(w.model.query)
     assert {r["source"] for r in rows} == {"marketplacer"}

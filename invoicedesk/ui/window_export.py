@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QStandardPaths
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QStatusBar, QTableView
 
@@ -49,6 +50,9 @@ class CopyExportMixin:
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilter("CSV files (*.csv)")
         dialog.setDefaultSuffix("csv")
+        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        if documents:
+            dialog.setDirectory(documents)  # not wherever the app was started from
         dialog.selectFile("invoicedesk-export.csv")
         dialog.fileSelected.connect(lambda path: self.export_csv(Path(path)))
         self.export_dialog = dialog
