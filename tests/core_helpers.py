@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +48,14 @@ def cached_invoices(cache: Cache, seller: str) -> dict[str, str]:
     from invoicedesk.cache import Query
 
     return {r.summary.id: r.summary.status for r in cache.iter_all(Query(source="marketplacer", account=seller))}
+
+
+def wait_until(check: Callable[[], object], timeout: float = 10.0, step: float = 0.01) -> bool:
+    """Poll a condition on the world (another process, the sandbox, a file) until it holds or the
+    time is up, like qtbot.waitUntil for things outside Qt. Returns whether it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(step)
+    return bool(check())

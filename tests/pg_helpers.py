@@ -16,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 PASSWORD = "team-test-password"
@@ -107,11 +106,3 @@ class PostgresServer:
             shutil.rmtree(self.root)
 
 
-def wait_until(check, timeout: float = 10.0, step: float = 0.05) -> bool:  # type: ignore[no-untyped-def]
-    """Poll ``check`` (a condition in another process) until true or the time is up."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(step)
-    return bool(check())

@@ -14,7 +14,6 @@ import resource
 import sqlite3
 import subprocess
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from invoicedesk.cache import CACHE_FILE, JOURNAL_FILE, Cache
 from invoicedesk.sandbox import Sandbox
 from tests.cli_helpers import cli_env, invoicedesk_cmd, write_config
+from tests.core_helpers import wait_until
 
 PAGE = 4096
 
@@ -48,14 +48,6 @@ def one_clean_line(proc: subprocess.CompletedProcess[str]) -> str:
     assert len(errors) == 1, proc.stderr
     assert "OperationalError" not in errors[0] and "DatabaseError" not in errors[0], errors[0]
     return errors[0]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float) -> None:
-    """Poll a condition on the world (the sandbox, a file), like qtbot.waitUntil."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def digest(path: Path) -> str:
@@ -441,7 +433,7 @@ def test_killed_invoicing_then_a_deleted_wal_never_invoices_an_order_twice(tmp_p
         proc = subprocess.Popen(invoicedesk_cmd("invoice", "--all-pending"), env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_until(lambda: len(sb.invoices_created()) >= 4 or proc.poll() is not None, 60)
+            assert wait_until(lambda: len(sb.invoices_created()) >= 4 or proc.poll() is not None, 60)
         finally:
             proc.kill()
             proc.wait(timeout=30)

@@ -14,7 +14,8 @@ from invoicedesk.config import parse_config
 from invoicedesk.errors import ConfigError
 from invoicedesk.sandbox import Sandbox
 from tests.cli_helpers import cli_env, invoicedesk_cmd, run_cli, write_config
-from tests.pg_helpers import PASSWORD, PostgresServer, server_bin, wait_until
+from tests.core_helpers import wait_until
+from tests.pg_helpers import PASSWORD, PostgresServer, server_bin
 from tests.store_helpers import issued, paid_orders
 
 BIN = server_bin()

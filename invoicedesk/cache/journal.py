@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from invoicedesk.cache import journal_sql as sql
 from invoicedesk.cache.errors import (
     CacheError,
     CacheFullError,
@@ -151,12 +152,7 @@ class Cache(RecordsCache):
         """
         now = iso(now_utc())
         with self._tx() as db:
-            row = db.execute(
-                "SELECT id, source, account, record_id, action, state, step, request, result, message, "
-                "created_at, updated_at FROM journal WHERE source=? AND account=? AND record_id=? "
-                "AND state NOT IN ('done', 'failed') ORDER BY id LIMIT 1",
-                (source, account, record_id),
-            ).fetchone()
+            row = db.execute(sql.first_open("?"), (source, account, record_id)).fetchone()
             if row is not None:
                 raise JournalBusyError(self._entry(row))
             if source == Source.JUMPSELLER.value and action in ("invoice", "credit_note"):
@@ -179,17 +175,8 @@ class Cache(RecordsCache):
         action: str,
         fresh: Sequence[Document] | None,
     ) -> None:
-        made = dict(
-            db.execute(
-                "SELECT action, COUNT(*) FROM journal WHERE source='jumpseller' AND account=? "
-                "AND record_id=? AND state IN ('done', 'invoiced') GROUP BY action",
-                (account, record_id),
-            ).fetchall()
-        )
-        cached_row = db.execute(
-            "SELECT documents FROM records WHERE source='jumpseller' AND account=? AND record_id=?",
-            (account, record_id),
-        ).fetchone()
+        made = dict(db.execute(sql.made_counts("?"), (account, record_id)).fetchall())
+        cached_row = db.execute(sql.stored_documents("?"), (account, record_id)).fetchone()
         cached = documents_from_json(cached_row[0]) if cached_row else ()
 
         if fresh is not None and cached_row and counts(fresh) >= counts(cached):
@@ -197,13 +184,9 @@ class Cache(RecordsCache):
                 "UPDATE records SET documents=? WHERE source='jumpseller' AND account=? AND record_id=?",
                 (documents_json(fresh), account, record_id),
             )
-        last = db.execute(
-            "SELECT result FROM journal WHERE source='jumpseller' AND account=? AND record_id=? "
-            "AND action=? AND state IN ('done', 'invoiced') ORDER BY id DESC LIMIT 1",
-            (account, record_id, action),
-        ).fetchone()
-        public_id = str(json.loads(last[0]).get("public_id", "")) if last else ""
-        check_balance(action, record_id, made=made, fresh=fresh, stored=cached, last_public_id=public_id)
+        last = db.execute(sql.last_made_result("?"), (account, record_id, action)).fetchone()
+        last_id = sql.public_id(last[0]) if last else ""
+        check_balance(action, record_id, made=made, fresh=fresh, stored=cached, last_public_id=last_id)
 
     def journal_update(
         self,
@@ -218,18 +201,12 @@ class Cache(RecordsCache):
         """Move an action along; optionally store the records it changed in the same transaction."""
         now = iso(now_utc())
         with self._tx() as db:
-            sets = ["state = ?", "updated_at = ?"]
-            params: list[Any] = [state, now]
-            if step is not None:
-                sets.append("step = ?")
-                params.append(step)
-            if result is not None:
-                sets.append("result = ?")
-                params.append(json.dumps(result))
-            if message is not None:
-                sets.append("message = ?")
-                params.append(message)
-            db.execute(f"UPDATE journal SET {', '.join(sets)} WHERE id = ?", [*params, entry_id])  # noqa: S608
+            db.execute(
+                *sql.update_entry(
+                    "?", entry_id, state=state, step=step, result=result, message=message,
+                    stamp=("updated_at = ?", [now]),
+                )
+            )
             row = db.execute(
                 "SELECT source, account, record_id FROM journal WHERE id = ?", (entry_id,)
             ).fetchone()
@@ -247,27 +224,11 @@ class Cache(RecordsCache):
         *,
         open_only: bool = False,
     ) -> list[JournalEntry]:
-        clauses, params = [], []
-        for col, val in (("source", source), ("account", account), ("record_id", record_id)):
-            if val is not None:
-                clauses.append(f"{col} = ?")
-                params.append(val)
-        if open_only:
-            clauses.append("state NOT IN ('done', 'failed')")
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        rows = self._read(
-            "SELECT id, source, account, record_id, action, state, step, request, result, message, "  # noqa: S608
-            f"created_at, updated_at FROM journal{where} ORDER BY id",
-            params,
-        )
+        rows = self._read(*sql.select_entries("?", source, account, record_id, open_only=open_only))
         return [self._entry(r) for r in rows]
 
     def journal_entry(self, entry_id: int) -> JournalEntry | None:
-        rows = self._read(
-            "SELECT id, source, account, record_id, action, state, step, request, result, message, "
-            "created_at, updated_at FROM journal WHERE id = ?",
-            (entry_id,),
-        )
+        rows = self._read(ONE_ENTRY, (entry_id,))
         return self._entry(rows[0]) if rows else None
 
     def mirror_journal(self, entries: Sequence[JournalEntry]) -> None:

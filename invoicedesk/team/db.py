@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from invoicedesk.cache import JournalBusyError, JournalEntry, RecordRow, documents_from_json
+from invoicedesk.cache import journal_sql as sql
+from invoicedesk.cache.schema import JOURNAL_COLS
 from invoicedesk.claims import check_balance
 from invoicedesk.config import SecretSource, TeamConfig, resolve_secret
 from invoicedesk.domain import Document
@@ -119,9 +121,7 @@ def _entry(r: Sequence[Any]) -> JournalEntry:
     return JournalEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], request, result, r[9], r[10], r[11])
 
 
-_ENTRY_COLUMNS = (
-    "id, source, account, record_id, action, state, step, request, result, message, created_at, updated_at"
-)
+_ENTRY_COLUMNS = JOURNAL_COLS
 
 
 class TeamDB:
@@ -243,11 +243,7 @@ class TeamDB:
         try:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
-                cur = await conn.execute(
-                    f"SELECT {_ENTRY_COLUMNS} FROM journal WHERE source=%s AND account=%s AND record_id=%s "  # noqa: S608
-                    "AND state NOT IN ('done', 'failed') ORDER BY id LIMIT 1",
-                    (source, account, record_id),
-                )
+                cur = await conn.execute(sql.first_open("%s"), (source, account, record_id))
                 row = await cur.fetchone()
                 if row is not None:
                     raise JournalBusyError(_entry(row))
@@ -274,25 +270,14 @@ class TeamDB:
         self, account: str, record_id: str, action: str, fresh: Sequence[Document] | None
     ) -> None:
         conn = self._conn
-        cur = await conn.execute(
-            "SELECT action, count(*) FROM journal WHERE source='jumpseller' AND account=%s "
-            "AND record_id=%s AND state IN ('done', 'invoiced') GROUP BY action",
-            (account, record_id),
-        )
+        cur = await conn.execute(sql.made_counts("%s"), (account, record_id))
         made = {str(a): int(n) for a, n in await cur.fetchall()}
-        cur = await conn.execute(
-            "SELECT documents FROM records WHERE source='jumpseller' AND account=%s AND record_id=%s",
-            (account, record_id),
-        )
+        cur = await conn.execute(sql.stored_documents("%s"), (account, record_id))
         row = await cur.fetchone()
         stored = documents_from_json(row[0]) if row and row[0] else ()
-        cur = await conn.execute(
-            "SELECT result FROM journal WHERE source='jumpseller' AND account=%s AND record_id=%s "
-            "AND action=%s AND state IN ('done', 'invoiced') ORDER BY id DESC LIMIT 1",
-            (account, record_id, action),
-        )
+        cur = await conn.execute(sql.last_made_result("%s"), (account, record_id, action))
         last = await cur.fetchone()
-        last_id = str((last[0] or {}).get("public_id", "")) if last else ""
+        last_id = sql.public_id(last[0]) if last else ""
         check_balance(action, record_id, made=made, fresh=fresh, stored=stored, last_public_id=last_id)
 
     async def update(
@@ -304,20 +289,12 @@ class TeamDB:
         result: dict[str, Any] | None = None,
         message: str | None = None,
     ) -> JournalEntry:
-        sets = ["state = %s", "updated_at = now()", "change = nextval('changes')"]
-        params: list[Any] = [state]
-        if step is not None:
-            sets.append("step = %s")
-            params.append(step)
-        if result is not None:
-            sets.append("result = %s")
-            params.append(json.dumps(result))
-        if message is not None:
-            sets.append("message = %s")
-            params.append(message)
         rows = await self._run(
-            f"UPDATE journal SET {', '.join(sets)} WHERE id = %s RETURNING {_ENTRY_COLUMNS}",  # noqa: S608
-            [*params, entry_id],
+            *sql.update_entry(
+                "%s", entry_id, state=state, step=step, result=result, message=message,
+                stamp=("updated_at = now(), change = nextval('changes')", []),
+                returning=_ENTRY_COLUMNS,
+            )
         )
         if not rows:
             raise TeamUnavailableError(f"Action {entry_id} is not in the team journal.")
@@ -331,15 +308,7 @@ class TeamDB:
         *,
         open_only: bool = False,
     ) -> list[JournalEntry]:
-        clauses, params = [], []
-        for col, val in (("source", source), ("account", account), ("record_id", record_id)):
-            if val is not None:
-                clauses.append(f"{col} = %s")
-                params.append(val)
-        if open_only:
-            clauses.append("state NOT IN ('done', 'failed')")
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        rows = await self._run(f"SELECT {_ENTRY_COLUMNS} FROM journal{where} ORDER BY id", params)  # noqa: S608
+        rows = await self._run(*sql.select_entries("%s", source, account, record_id, open_only=open_only))
         return [_entry(r) for r in rows]
 
     async def desk_alive(self, desk: str) -> bool:
