@@ -793,6 +793,8 @@ class AccountsDialog(QDialog):
         box.setWindowTitle(title)
         box.setText(text)
         box.setInformativeText(detail)
+        # QMessageBox sizes itself on the short question: give the explanation room to read.
+        box.setStyleSheet("QLabel#qt_msgbox_informativelabel { min-width: 380px; }")
         made = [box.addButton(label, role) for label, role in buttons]
         box.setDefaultButton(made[0])
         box.setEscapeButton(made[-1])

@@ -177,7 +177,7 @@ class TeamPage(QWidget):
                 saved = False
             stored = "Saved in the keyring" if saved else ""
         self.edits["password"].setPlaceholderText(
-            f"{stored}; type to replace" if stored else "Not stored yet"
+            f"{stored}; type to replace" if stored else "Not saved yet"
         )
 
     # ------------------------------------------------------------------ validation
