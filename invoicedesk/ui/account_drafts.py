@@ -177,7 +177,6 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 
 KIND_TITLES = {JS: "Jumpseller store", MP: "Marketplacer seller"}
 KIND_WORDS = {JS: "store", MP: "seller"}
-KEY_IN_ERROR = re.compile(r"'(\w+)' (?:must|is|uses)\b")
 
 
 def config_fields(kind: str) -> tuple[Field, ...]:
@@ -268,10 +267,11 @@ def connection_sentence(error: InvoiceDeskError, account: Account) -> str:
     and no secret can reach them.
     """
     store = "store" if isinstance(account, JumpsellerAccount) else "marketplace"
-    secret = "API login and token" if isinstance(account, JumpsellerAccount) else "API key"
+    secret = "API token" if isinstance(account, JumpsellerAccount) else "API key"
     if isinstance(error, AuthError):
         what = "token" if isinstance(account, JumpsellerAccount) else "API key"
-        return f"The {store} refused the {what}. Check the {secret} and test again."
+        check = "API login and token" if isinstance(account, JumpsellerAccount) else "API key"
+        return f"The {store} refused the {what}. Check the {check} and test again."
     if isinstance(error, RateLimitedError):
         return f"The {store} is busy (too many requests just now). Try again in a minute."
     if isinstance(error, UnavailableError):

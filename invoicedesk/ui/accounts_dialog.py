@@ -85,7 +85,7 @@ from invoicedesk.ui.team_page import TeamPage
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AccountsDialog", "Tester", "connection_tester"]
+__all__ = ["AccountsDialog", "AddKind", "Tester", "connection_tester"]
 
 AddKind = Literal["jumpseller", "marketplacer"]
 
@@ -131,6 +131,7 @@ class AccountsDialog(QDialog):
         self.last_test: ConnectionState | None = None
         self._test_ok: bool | None = None  # how the connection test result is coloured
         self.question: QMessageBox | None = None  # the question being asked, if any
+        self._in_keyring: dict[str, bool] = {}  # keyring key → something stored (until Save)
 
         self.setObjectName("accountsDialog")
         self.setWindowTitle("Accounts")
@@ -510,11 +511,14 @@ class AccountsDialog(QDialog):
         if env_name and os.environ.get(env_name):
             return f"from ${env_name}"
         if draft.original is not None:
-            try:
-                if self.secrets.get(getattr(draft.original, f.secret_key_attr)):
-                    return "saved in the keyring"
-            except InvoiceDeskError:
-                return ""
+            key = getattr(draft.original, f.secret_key_attr)
+            if key not in self._in_keyring:  # asked once: a keyring call per keystroke is slow
+                try:
+                    self._in_keyring[key] = bool(self.secrets.get(key))
+                except InvoiceDeskError:
+                    self._in_keyring[key] = False
+            if self._in_keyring[key]:
+                return "saved in the keyring"
         return ""
 
     def _update_secret_hint(self, draft: Draft) -> None:
@@ -761,6 +765,7 @@ class AccountsDialog(QDialog):
             draft.secrets.clear()
             draft.touched.clear()
         self.revealed = False
+        self._in_keyring.clear()
         self.team_page.after_save(config.team)
         self.config = config
         self.status.setText(f"Saved to {path}.")
