@@ -193,6 +193,7 @@ class AccountsDialog(QDialog):
         self.advanced_buttons: dict[str, QToolButton] = {}
         self._rows: dict[str, dict[str, QWidget]] = {}
         self._forms: dict[str, QFormLayout] = {}
+        self._advanced_notes: dict[str, QLabel] = {}
         self.form_boxes: dict[str, QGroupBox] = {}
         for kind in (JS, MP):
             scroll = QScrollArea()
@@ -304,6 +305,15 @@ class AccountsDialog(QDialog):
         button.toggled.connect(lambda shown, kind=kind: self._show_advanced(kind, shown))
         self.advanced_buttons[kind] = button
         form.addRow(button)
+        note = QLabel(
+            ("A staging site's login, and e" if kind == MP else "E")
+            + "nvironment variables for running InvoiceDesk without a desktop (scripts, servers): "
+            "a variable named here, when set, is used instead of the keyring."
+        )
+        note.setObjectName(f"{prefix}_advancedNote")
+        note.setWordWrap(True)
+        form.addRow(note)
+        self._advanced_notes[kind] = note
         for f in advanced:
             form.addRow(f"{f.label}:", self._field_widget(kind, prefix, f))
         self._forms[kind] = form
@@ -363,6 +373,7 @@ class AccountsDialog(QDialog):
         button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         if button.isChecked() != shown:
             button.setChecked(shown)
+        self._forms[kind].setRowVisible(self._advanced_notes[kind], shown)
         for f in FIELDS[kind]:
             if f.advanced:
                 self._forms[kind].setRowVisible(self._rows[kind][f.key], shown)
