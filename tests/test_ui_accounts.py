@@ -279,6 +279,20 @@ def test_remove_asks_says_what_happens_and_clears_the_keyring(qtbot, tmp_path, m
     assert "demo-store" not in path.read_text(encoding="utf-8")
 
 
+def test_a_new_store_under_a_removed_ones_name_does_not_inherit_its_token(qtbot, tmp_path) -> None:
+    old = JumpsellerAccount("shop", "old-login")
+    secrets = StaticSecrets({old.token_key: "old-token"})
+    dialog = _dialog(qtbot, Config(jumpseller=(old,), path=tmp_path / "config.toml"), secrets)
+    qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
+    _answer(qtbot, dialog, "Remove")
+    dialog.add_account(JS)
+    _type(qtbot, dialog.edits[JS]["name"], "shop")
+    _type(qtbot, dialog.edits[JS]["login"], "new-login")
+    assert dialog.save() is not None
+    assert secrets.values == {}
+    assert "No API token yet" in dialog.secret_hint.text()
+
+
 def test_without_a_keyring_saving_says_what_to_do(qtbot, tmp_path) -> None:
     before = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())  # what this machine has: no keyring at all

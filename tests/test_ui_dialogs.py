@@ -379,3 +379,23 @@ def test_test_connection_for_a_marketplacer_seller(
     qtbot.waitUntil(lambda: dialog.last_test is not None, timeout=10000)
     assert dialog.last_test.ok, dialog.test_result.text()
     assert dialog.test_result.text().startswith("Connected")
+
+
+def test_test_connection_reports_a_wrong_seller_key(
+    qtbot, qloop, config_path, secrets, tester, sandbox_session
+) -> None:
+    seller = sandbox_session.sellers[0]
+    dialog = _dialog(qtbot, Config(path=config_path), secrets, tester)
+    dialog.add_account("marketplacer")
+    _fill(
+        qtbot,
+        dialog,
+        "marketplacer",
+        name=seller.name,
+        api_url=sandbox_session.marketplacer_url,
+        api_key="not-the-key",
+    )
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.last_test is not None, timeout=10000)
+    assert not dialog.last_test.ok
+    assert dialog.test_result.text() == "The marketplace refused the API key. Check the API key and test again."

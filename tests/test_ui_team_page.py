@@ -151,11 +151,14 @@ def test_saving_the_accounts_keeps_the_team_database(qtbot, tmp_path, secrets) -
 
 def test_emptying_the_address_turns_team_mode_off(qtbot, tmp_path, secrets) -> None:
     path = tmp_path / "config.toml"
-    dialog = _dialog(qtbot, Config(path=path, team=TeamConfig("postgresql://desk@localhost/db")), secrets)
+    team = TeamConfig("postgresql://desk@localhost/db")
+    secrets.set(team.password_key, "team-pw")
+    dialog = _dialog(qtbot, Config(path=path, team=team), secrets)
     dialog.team_page.edits["database_url"].clear()
     config = dialog.save()
     assert config is not None and config.team is None
     assert "[team]" not in path.read_text(encoding="utf-8")
+    assert secrets.values == {}  # the password went with the team database
 
 
 # ----------------------------------------------------------------------------- Test, for real
