@@ -279,6 +279,15 @@ def test_remove_asks_says_what_happens_and_clears_the_keyring(qtbot, tmp_path, m
     assert "demo-store" not in path.read_text(encoding="utf-8")
 
 
+def test_removing_one_of_two_new_stores_removes_that_one(qtbot, tmp_path) -> None:
+    dialog = _dialog(qtbot, Config(path=tmp_path / "config.toml"), StaticSecrets())
+    first = dialog.add_account(JS)
+    dialog.add_account(JS)  # equal to the first, field for field
+    qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
+    assert _answer(qtbot, dialog, "Remove").startswith("Remove this new store?")
+    assert len(dialog.drafts) == 1 and dialog.drafts[0] is first
+
+
 def test_a_new_store_under_a_removed_ones_name_does_not_inherit_its_token(qtbot, tmp_path) -> None:
     old = JumpsellerAccount("shop", "old-login")
     secrets = StaticSecrets({old.token_key: "old-token"})

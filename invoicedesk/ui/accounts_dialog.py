@@ -419,7 +419,7 @@ class AccountsDialog(QDialog):
             detail = "Nothing was saved for it yet."
         else:
             records = "orders" if draft.kind == JS else "invoices"
-            secrets = "API token and hooks token" if draft.kind == JS else "API key"
+            secrets = "API token and hooks token" if draft.kind == JS else "API key and staging site password"
             text = f'Remove the {word} "{draft.original.name}"?'
             detail = (
                 f"InvoiceDesk stops syncing it and can no longer act on its {records}. The {records} "
@@ -437,10 +437,14 @@ class AccountsDialog(QDialog):
             lambda answer: self._remove(draft) if answer == "Remove" else None,
         )
 
+    def _row_of(self, draft: Draft) -> int:
+        """The list row of ``draft`` itself (two new, empty drafts are equal, not the same)."""
+        return next((row for row, d in enumerate(self.drafts) if d is draft), -1)
+
     def _remove(self, draft: Draft) -> None:
-        if draft not in self.drafts:
+        row = self._row_of(draft)
+        if row < 0:
             return
-        row = self.drafts.index(draft)
         del self.drafts[row]
         self.account_list.takeItem(row)
         self._changed()
@@ -719,7 +723,7 @@ class AccountsDialog(QDialog):
         wrong = [d for d in self.drafts if problems(d, self.drafts)]
         if wrong:
             self.tabs.setCurrentIndex(0)
-            self.account_list.setCurrentRow(self.drafts.index(wrong[0]))
+            self.account_list.setCurrentRow(self._row_of(wrong[0]))
             first = next(iter(problems(wrong[0], self.drafts)))
             self.edits[wrong[0].kind][first].setFocus()
             names = len(wrong)
