@@ -418,6 +418,9 @@ def test_every_field_and_message_fits_at_the_default_size(qtbot, tmp_path, palet
                 continue
             right = edit.mapTo(viewport, QPoint(edit.width(), 0)).x()
             assert right <= viewport.width(), key
+            label = next(lb for lb in dialog.findChildren(QLabel) if lb.buddy() is edit)
+            middle = label.mapTo(viewport, QPoint(0, label.height() // 2)).y()
+            assert abs(middle - edit.mapTo(viewport, QPoint(0, edit.height() // 2)).y()) <= 2, key
             message = dialog.messages[kind][key]
             if message.isVisible():
                 assert message.mapTo(viewport, QPoint(message.width(), 0)).x() <= viewport.width(), key

@@ -288,7 +288,7 @@ class AccountsDialog(QDialog):
         main = [f for f in FIELDS[kind] if not f.advanced]
         advanced = [f for f in FIELDS[kind] if f.advanced]
         for f in main:
-            form.addRow(f"{f.label}:", self._field_widget(kind, prefix, f))
+            self._add_row(form, kind, prefix, f)
 
         # Staging sites and headless use: out of the way unless this account uses them.
         button = QToolButton()
@@ -315,11 +315,20 @@ class AccountsDialog(QDialog):
         form.addRow(note)
         self._advanced_notes[kind] = note
         for f in advanced:
-            form.addRow(f"{f.label}:", self._field_widget(kind, prefix, f))
+            self._add_row(form, kind, prefix, f)
         self._forms[kind] = form
         self.form_boxes[kind] = box
         self._show_advanced(kind, False)
         return box
+
+    def _add_row(self, form: QFormLayout, kind: str, prefix: str, f: Field) -> None:
+        """A label beside its field, level with the line edit even when a message shows under it."""
+        holder = self._field_widget(kind, prefix, f)
+        label = QLabel(f"{f.label}:")
+        label.setBuddy(self.edits[kind][f.key])
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        label.setFixedHeight(self.edits[kind][f.key].sizeHint().height())
+        form.addRow(label, holder)
 
     def _field_widget(self, kind: str, prefix: str, f: Field) -> QWidget:
         """The line edit, a Show toggle for a secret, and the line under it that says what is wrong."""
