@@ -66,6 +66,7 @@ class TeamPage(QWidget):
         self._test_ok: bool | None = None
         self._bad_field = ""
         self._testing = False
+        self._in_keyring: bool | None = None  # a password saved for this team database (asked once)
 
         outer = QVBoxLayout(self)
         intro = QLabel(INTRO)
@@ -171,11 +172,13 @@ class TeamPage(QWidget):
         if env_name and os.environ.get(env_name):
             stored = f"From ${env_name}"
         else:
-            try:
-                saved = self.draft.original is not None and self.secrets.get(self.draft.original.password_key)
-            except InvoiceDeskError:
-                saved = False
-            stored = "Saved in the keyring" if saved else ""
+            if self._in_keyring is None:  # asked once: a keyring call per keystroke is slow
+                try:
+                    original = self.draft.original
+                    self._in_keyring = original is not None and bool(self.secrets.get(original.password_key))
+                except InvoiceDeskError:
+                    self._in_keyring = False
+            stored = "Saved in the keyring" if self._in_keyring else ""
         self.edits["password"].setPlaceholderText(
             f"{stored}; type to replace" if stored else "Not saved yet"
         )
@@ -202,6 +205,7 @@ class TeamPage(QWidget):
         self.draft.original = team
         self.draft.password = ""
         self.revealed = False
+        self._in_keyring = None
         self.edits["password"].blockSignals(True)
         self.edits["password"].clear()
         self.edits["password"].blockSignals(False)
