@@ -392,6 +392,13 @@ def save_config(config: Config, path: Path) -> None:
 class SecretSource(Protocol):
     def get(self, key: str) -> str | None: ...
     def set(self, key: str, value: str) -> None: ...
+    def delete(self, key: str) -> None: ...
+
+
+_NO_KEYRING = (
+    "This computer has no keyring to keep the secret in. Save it in an environment variable "
+    "instead (the Advanced part of the account) and start InvoiceDesk with it set."
+)
 
 
 class KeyringSecrets:
@@ -408,14 +415,31 @@ class KeyringSecrets:
 
     def set(self, key: str, value: str) -> None:
         import keyring
-        from keyring.errors import KeyringError
+        from keyring.errors import KeyringError, NoKeyringError
 
         try:
             keyring.set_password(KEYRING_SERVICE, key, value)
+        except NoKeyringError:
+            raise ConfigError(_NO_KEYRING) from None
         except KeyringError as exc:
             raise ConfigError(
-                f"The OS keyring refused to store the secret ({exc.__class__.__name__}); "
-                "use an environment variable instead."
+                f"The system keyring refused to keep the secret ({exc.__class__.__name__}): it may "
+                "be locked. Unlock it and save again, or use an environment variable instead."
+            ) from None
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``; nothing stored under it is not an error (it is already gone)."""
+        import keyring
+        from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
+
+        try:
+            keyring.delete_password(KEYRING_SERVICE, key)
+        except (PasswordDeleteError, NoKeyringError):
+            return  # nothing stored, or no keyring that could hold it
+        except KeyringError as exc:
+            raise ConfigError(
+                f"The system keyring refused to delete a secret ({exc.__class__.__name__}): it may "
+                "be locked. Unlock it and save again."
             ) from None
 
 
@@ -430,6 +454,9 @@ class StaticSecrets:
 
     def set(self, key: str, value: str) -> None:
         self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
 
 
 def resolve_secret(

@@ -12,11 +12,9 @@ from PySide6.QtCore import Qt
 
 from invoicedesk.config import (
     Config,
-    ConfigError,
     JumpsellerAccount,
     StaticSecrets,
     load_config,
-    parse_config,
 )
 from invoicedesk.domain import Invoice, parse_invoice_document
 from invoicedesk.ui.accounts_dialog import AccountsDialog, connection_tester
@@ -172,6 +170,8 @@ def _dialog(qtbot, config: Config, secrets, tester) -> AccountsDialog:
     qtbot.addWidget(dialog)
     dialog.open()
     qtbot.waitExposed(dialog)
+    dialog.activateWindow()  # focus moves between fields only in the active window
+    qtbot.waitUntil(dialog.isActiveWindow)
     return dialog
 
 
@@ -230,37 +230,58 @@ def test_staff_add_a_store_and_its_secrets_go_to_the_keyring_not_the_file(
     assert "Saved to" in dialog.status.text()
 
 
-def test_a_bad_url_is_refused_with_the_configuration_files_own_sentence(
+def _leave(qtbot, edit) -> None:
+    """Move on to the next field, as staff do with Tab."""
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_Tab)
+
+
+def _shown_messages(dialog: AccountsDialog) -> dict[str, str]:
+    """The field messages on screen now, by field."""
+    return {
+        key: label.text()
+        for labels in dialog.messages.values()
+        for key, label in labels.items()
+        if not label.isHidden()
+    }
+
+
+def test_a_bad_address_is_said_once_in_staff_words_under_its_field(
     qtbot, config_path, secrets, tester
 ) -> None:
     dialog = _dialog(qtbot, Config(path=config_path), secrets, tester)
     dialog.add_account("jumpseller")
     _fill(qtbot, dialog, "jumpseller", name="shop", login="shop", api_url="ftp://api.example.com/v1")
+    _leave(qtbot, dialog.edits["jumpseller"]["api_url"])
 
-    with pytest.raises(ConfigError) as expected:
-        parse_config(
-            {"jumpseller": [{"name": "shop", "login": "shop", "api_url": "ftp://api.example.com/v1"}]}
-        )
-    assert dialog.error_label.text() == str(expected.value)
-    assert "'api_url' must be an http(s) URL" in dialog.error_label.text()
-    assert not dialog.error_label.isHidden()
-    assert not dialog.save_button.isEnabled()
+    assert _shown_messages(dialog) == {"api_url": "The store's API address must start with https://"}
+    assert dialog.error_label.isHidden()
     marked = dialog.edits["jumpseller"]["api_url"].styleSheet()
     assert tones(dialog.palette()).error_text in marked  # the field is marked
-    dialog.save()
+    assert dialog.edits["jumpseller"]["name"].styleSheet() == ""
+    assert dialog.save() is None
     assert not config_path.exists()
+    assert "fix the fields marked in red" in dialog.status.text()
 
     _type(qtbot, dialog.edits["jumpseller"]["api_url"], "https://api.example.com/v1")
-    assert dialog.error_label.isHidden() and dialog.save_button.isEnabled()
+    assert _shown_messages(dialog) == {}
     assert dialog.edits["jumpseller"]["api_url"].styleSheet() == ""
+    assert dialog.save() is not None
 
 
-def test_a_new_store_without_a_name_says_so(qtbot, config_path, secrets, tester) -> None:
+def test_a_new_seller_without_a_name_is_told_so_when_saving(qtbot, config_path, secrets, tester) -> None:
     dialog = _dialog(qtbot, Config(path=config_path), secrets, tester)
     qtbot.mouseClick(dialog.add_seller_button, Qt.MouseButton.LeftButton)
-    assert "'name' is required" in dialog.error_label.text()
-    assert not dialog.save_button.isEnabled()
+    assert _shown_messages(dialog) == {} and dialog.secret_hint.isHidden()  # nothing typed yet
+    assert dialog.account_list.item(0).text() == "New seller (no name yet)"
+
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert _shown_messages(dialog) == {
+        "name": "Give the seller a name",
+        "api_url": "Type the marketplace's address (https://…)",
+    }
     assert "No API key" in dialog.secret_hint.text()
+    assert not config_path.exists()
 
 
 def test_two_accounts_with_one_name_are_refused(qtbot, config_path, secrets, tester) -> None:
@@ -268,8 +289,24 @@ def test_two_accounts_with_one_name_are_refused(qtbot, config_path, secrets, tes
     dialog = _dialog(qtbot, Config(jumpseller=(existing,), path=config_path), secrets, tester)
     dialog.add_account("marketplacer")
     _fill(qtbot, dialog, "marketplacer", name="shop", api_url="https://market.example.com")
-    assert "account name 'shop' is used more than once" in dialog.error_label.text()
-    assert not dialog.save_button.isEnabled()
+    _leave(qtbot, dialog.edits["marketplacer"]["api_url"])
+    _leave(qtbot, dialog.edits["marketplacer"]["name"])
+    assert _shown_messages(dialog) == {
+        "name": 'Another account is already called "shop": give this seller its own name'
+    }
+    dialog.account_list.setCurrentRow(0)  # the store that had the name first says nothing
+    assert _shown_messages(dialog) == {}
+    assert dialog.save() is None and not config_path.exists()
+
+
+def _answer(qtbot, dialog: AccountsDialog, button: str) -> str:
+    """Press ``button`` in the question the dialog asks; the question's text."""
+    box = dialog.question
+    assert box is not None and box.isVisible()
+    text = f"{box.text()} {box.informativeText()}"
+    chosen = next(b for b in box.buttons() if b.text() == button)
+    qtbot.mouseClick(chosen, Qt.MouseButton.LeftButton)
+    return text
 
 
 def test_renaming_keeps_the_saved_secret_and_removing_drops_the_account(
@@ -278,17 +315,20 @@ def test_renaming_keeps_the_saved_secret_and_removing_drops_the_account(
     old = JumpsellerAccount("shop", "shop")
     other = JumpsellerAccount("old-shop", "old")
     secrets.set(old.token_key, "s3cret-token")
+    secrets.set(other.token_key, "other-token")
     dialog = _dialog(qtbot, Config(jumpseller=(old, other), path=config_path), secrets, tester)
     assert "keyring" in dialog.edits["jumpseller"]["token"].placeholderText()
     _type(qtbot, dialog.edits["jumpseller"]["name"], "shop-main")
     dialog.account_list.setCurrentRow(1)
     qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
+    asked = _answer(qtbot, dialog, "Remove")
+    assert 'Remove the store "old-shop"?' in asked
     assert dialog.account_list.count() == 1
 
     config = dialog.save()
     assert config is not None
     assert [a.name for a in config.accounts] == ["shop-main"]
-    assert secrets.get(replace(old, name="shop-main").token_key) == "s3cret-token"
+    assert secrets.values == {replace(old, name="shop-main").token_key: "s3cret-token"}
     assert "s3cret-token" not in config_path.read_text(encoding="utf-8")
 
 
@@ -315,8 +355,7 @@ def test_test_connection_reports_a_wrong_token(
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.last_test is not None, timeout=10000)
     assert not dialog.last_test.ok
-    assert "account 'web-store'" in dialog.test_result.text()
-    assert "the login or API token was refused" in dialog.test_result.text()
+    assert dialog.test_result.text() == "The store refused the token. Check the API login and token and test again."
     assert "not-the-token" not in dialog.test_result.text()
 
 
@@ -340,3 +379,23 @@ def test_test_connection_for_a_marketplacer_seller(
     qtbot.waitUntil(lambda: dialog.last_test is not None, timeout=10000)
     assert dialog.last_test.ok, dialog.test_result.text()
     assert dialog.test_result.text().startswith("Connected")
+
+
+def test_test_connection_reports_a_wrong_seller_key(
+    qtbot, qloop, config_path, secrets, tester, sandbox_session
+) -> None:
+    seller = sandbox_session.sellers[0]
+    dialog = _dialog(qtbot, Config(path=config_path), secrets, tester)
+    dialog.add_account("marketplacer")
+    _fill(
+        qtbot,
+        dialog,
+        "marketplacer",
+        name=seller.name,
+        api_url=sandbox_session.marketplacer_url,
+        api_key="not-the-key",
+    )
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.last_test is not None, timeout=10000)
+    assert not dialog.last_test.ok
+    assert dialog.test_result.text() == "The marketplace refused the API key. Check the API key and test again."

@@ -4,7 +4,8 @@ Team mode lets several desks work on the same stores without invoicing an order 
 share a PostgreSQL database. The page edits a :class:`~invoicedesk.ui.account_drafts.TeamDraft`
 (the database address, the password for the keyring, and, as an advanced option, the name of
 an environment variable holding the password), checks it with the configuration file's own
-rules, and tries it with **Test**: connect, read the team's status, close, all awaited in the
+rules, says what is wrong in staff words once the address was edited and left (or Save was
+pressed), and tries it with **Test**: connect, read the team's status, close, all awaited in the
 qasync loop (no nested ``exec()``, nothing blocking the window). The dialog saves it.
 """
 
@@ -29,7 +30,7 @@ from qasync import asyncSlot
 
 from invoicedesk.config import SecretSource, TeamConfig
 from invoicedesk.errors import InvoiceDeskError
-from invoicedesk.ui.account_drafts import KEY_IN_ERROR, TEAM_FIELDS, TeamDraft, TeamTester
+from invoicedesk.ui.account_drafts import TEAM_FIELDS, TeamDraft, TeamTester
 from invoicedesk.ui.icons import icon
 from invoicedesk.ui.palette import tones
 
@@ -59,11 +60,13 @@ class TeamPage(QWidget):
         self.secrets = secrets
         self.tester = tester
         self.draft = TeamDraft.of(team)
-        self.error = ""
+        self.error = ""  # what is wrong, in staff words, shown or not
+        self.revealed = False  # the address was edited and left, or Save was pressed
         self.last_test = ""
         self._test_ok: bool | None = None
         self._bad_field = ""
         self._testing = False
+        self._in_keyring: bool | None = None  # a password saved for this team database (asked once)
 
         outer = QVBoxLayout(self)
         intro = QLabel(INTRO)
@@ -86,6 +89,7 @@ class TeamPage(QWidget):
                 edit.setEchoMode(QLineEdit.EchoMode.Password)
             edit.setText(getattr(self.draft, f.key))
             edit.textChanged.connect(lambda text, key=f.key: self._edited(key, text))
+            edit.editingFinished.connect(lambda edit=edit: self._left(edit))
             self.edits[f.key] = edit
         form.addRow("Database address:", self.edits["database_url"])
         form.addRow("Password:", self.edits["password"])
@@ -147,36 +151,61 @@ class TeamPage(QWidget):
         self.validate()
         self.changed.emit()
 
+    def _left(self, edit: QLineEdit) -> None:
+        """A field was edited and left: from now on what is wrong shows."""
+        if edit.isModified() and not self.revealed:
+            self.revealed = True
+            self.validate()
+            self.changed.emit()
+
+    def reveal(self) -> None:
+        """Save was pressed: say what is wrong, touched or not."""
+        self.revealed = True
+        self.validate()
+
+    @property
+    def shown_error(self) -> str:
+        return self.error if self.revealed else ""
+
     def _update_password_placeholder(self) -> None:
         env_name = self.draft.password_env.strip()
         if env_name and os.environ.get(env_name):
             stored = f"From ${env_name}"
         else:
-            try:
-                saved = self.draft.original is not None and self.secrets.get(self.draft.original.password_key)
-            except InvoiceDeskError:
-                saved = False
-            stored = "Saved in the keyring" if saved else ""
+            if self._in_keyring is None:  # asked once: a keyring call per keystroke is slow
+                try:
+                    original = self.draft.original
+                    self._in_keyring = original is not None and bool(self.secrets.get(original.password_key))
+                except InvoiceDeskError:
+                    self._in_keyring = False
+            stored = "Saved in the keyring" if self._in_keyring else ""
         self.edits["password"].setPlaceholderText(
-            f"{stored}; type to replace" if stored else "Not stored yet"
+            f"{stored}; type to replace" if stored else "Not saved yet"
         )
 
     # ------------------------------------------------------------------ validation
 
     def validate(self) -> tuple[TeamConfig | None, str]:
-        """The ``[team]`` as typed (``None`` when off), or the configuration file's sentence shown."""
-        team, self.error = self.draft.check()
-        self.error_label.setText(self.error)
-        self.error_label.setVisible(bool(self.error))
+        """The ``[team]`` as typed (``None`` when off), or what is wrong with it in staff words.
+
+        The words show under the form once :attr:`revealed`; the answer is the same either way.
+        """
+        team, _ = self.draft.check()
+        self._bad_field, self.error = self.draft.problem()
+        shown = self.shown_error
+        self.error_label.setText(shown)
+        self.error_label.setVisible(bool(shown))
         self.test_button.setEnabled(self.draft.enabled and not self.error and not self._testing)
-        match = KEY_IN_ERROR.search(self.error)
-        self._bad_field = match.group(1) if match else ("database_url" if self.error else "")
+        if not shown:
+            self._bad_field = ""
         self._paint_fields()
         return team, self.error
 
     def after_save(self, team: TeamConfig | None) -> None:
         self.draft.original = team
         self.draft.password = ""
+        self.revealed = False
+        self._in_keyring = None
         self.edits["password"].blockSignals(True)
         self.edits["password"].clear()
         self.edits["password"].blockSignals(False)
@@ -200,6 +229,7 @@ class TeamPage(QWidget):
         """Connect as typed (password included, nothing saved); the answer shows beside the button."""
         team, error = self.validate()
         if team is None:
+            self.reveal()
             self._show_test(error or "Type the database address first.", False)
             return
         tested = self.draft.table()
