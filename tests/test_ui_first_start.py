@@ -206,6 +206,11 @@ def test_at_800_px_the_key_columns_fit_and_the_details_are_under_the_list(
     sb, synced = shop
     w = _opened(qtbot, qrun, make_desk(sb, copy_cache(synced, tmp_path / "a"), sync_on_start=False))
     try:
+        w.resize(1280, 720)
+        qtbot.waitUntil(lambda: w.splitter.orientation() == Qt.Orientation.Horizontal)
+        far = min(w.model.rowCount() - 1, 25)
+        summary = w.model.summary(far)
+        assert w.select_record(summary.source.value, summary.account, summary.id)
         w.resize(800, 600)
         qtbot.waitUntil(lambda: w.splitter.orientation() == Qt.Orientation.Vertical)
         qtbot.waitUntil(lambda: w.table.width() > 700)
@@ -218,6 +223,8 @@ def test_at_800_px_the_key_columns_fit_and_the_details_are_under_the_list(
             left = header.sectionViewportPosition(col)
             assert 0 <= left and left + header.sectionSize(col) <= room, (col, left, room)
         assert w.table.horizontalScrollBar().maximum() == 0  # no sideways scrolling
+        # The record staff were on is still in view in the shorter list.
+        qtbot.waitUntil(lambda: w.table.rowAt(0) <= far <= w.table.rowAt(w.table.viewport().height() - 1))
         # The status bar shows the connection state inside the window.
         right = w.online_indicator.mapTo(w, QPoint(w.online_indicator.width(), 0)).x()
         assert w.online_indicator.isVisible() and right <= w.width()

@@ -461,7 +461,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
             row = self.model.row_of_key(self._key) if self._key is not None else None
             if row is not None:
                 self.table.selectionModel().setCurrentIndex(
-                    self.model.index(row, 0),
+                    self.model.index(row, Column.ID),  # never hidden on a narrow window
                     self.table.selectionModel().SelectionFlag.ClearAndSelect
                     | self.table.selectionModel().SelectionFlag.Rows,
                 )
@@ -503,7 +503,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
             row = self.model.row_of_key(key)
         if row is None:
             return False
-        index = self.model.index(row, 0)
+        index = self.model.index(row, Column.ID)  # a column never hidden: scrollTo skips hidden ones
         self.table.selectionModel().setCurrentIndex(
             index,
             self.table.selectionModel().SelectionFlag.ClearAndSelect

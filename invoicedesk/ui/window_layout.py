@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSize, Qt
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -188,6 +188,7 @@ class WindowFit(QObject):
         self._side_sizes: list[int] | None = None
         self._divide = False  # the splitter turned: divide it once it has its new size
         self._fitting = False
+        self._keep_current = False
         window.setMinimumSize(MIN_SIZE)
         for widget in squeezable:
             squeeze(widget)
@@ -209,6 +210,9 @@ class WindowFit(QObject):
                 self._set_sizes()
             elif watched is self.table:
                 self.fit_columns()
+                if self._keep_current:
+                    self._keep_current = False
+                    QTimer.singleShot(0, self._show_current)
         return False
 
     def fit(self) -> None:
@@ -249,6 +253,13 @@ class WindowFit(QObject):
             total = max(s.height() - s.handleWidth(), 2)
             first = round(total * LIST_SHARE_UNDER)
         s.setSizes([first, total - first])
+        self._keep_current = True  # once the list has its new shape
+
+    def _show_current(self) -> None:
+        """The record staff were on stays in view when the list changes shape."""
+        current = self.table.currentIndex()
+        if current.isValid():  # by a column never hidden: Qt does not scroll to a hidden one
+            self.table.scrollTo(current.siblingAtColumn(Column.ID))
 
     # -------------------------------------------------------------- columns
 
