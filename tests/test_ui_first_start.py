@@ -421,6 +421,7 @@ def test_new_records_to_act_on_show_in_the_title_until_staff_look(qtbot, qrun, t
             sb.advance(hours=48)  # two days of orders and marketplace sales
             with qtbot.waitSignal(w.controller.syncFinished, timeout=WAIT * 2):
                 w.start_sync()
+            qtbot.waitUntil(lambda: w.new_records.counting is not None and w.new_records.counting.done())
             fresh = sorted(w.new_records.unseen)
             assert fresh, "two days brought nothing to act on"
             for key in fresh:

@@ -373,6 +373,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
             self.model,
             lambda: {s.name for s in c.states() if s.last_synced_at is None},
             lambda: self._key,
+            c.spawn,
         )
         c.syncStarted.connect(self.new_records.sync_started)
         c.syncFinished.connect(self.new_records.sync_finished)
@@ -406,6 +407,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         # A search still waiting for the typing pause must not query a cache being closed.
         self.filter_bar.stop_pending()
         await self.controller.shutdown()
+        self.new_records.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()
