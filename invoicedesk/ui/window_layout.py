@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
     QMainWindow,
-    QSizePolicy,
+    QProgressBar,
     QSplitter,
     QTableView,
     QToolBar,
@@ -41,6 +41,7 @@ MIN_SIZE = QSize(720, 480)  # half of a 1440 px screen still works
 LIST_SHARE = 0.66  # side by side, the list takes about two thirds of the width
 LIST_SHARE_UNDER = 0.55  # details under the list: a little more than half for the list
 SEARCH_MIN_WIDTH = 150  # the search box gives way before the window refuses to get narrower
+SYNC_TEXT_MIN_WIDTH = 60  # the status bar's sync words and progress bar shrink to this
 COMBO_MIN_CHARS = 10  # filter choices elide ("All stores an…") rather than widen the window
 
 # Never hidden: what staff read to decide what to do next.
@@ -374,8 +375,9 @@ def squeeze(widget: QWidget) -> None:
     if search is not None:
         search.setMinimumWidth(SEARCH_MIN_WIDTH)
     for label in widget.findChildren(QLabel, "syncStatus"):
-        # A long progress line ("Syncing · demo-store: orders 200/300 · …") is cut, not
-        # allowed to push the connection state off the window.
-        policy = label.sizePolicy()
-        policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
-        label.setSizePolicy(policy)
+        # A long progress line ("Syncing · demo-store: orders 200/300 · …") is cut short, not
+        # allowed to push the connection state off the window; it has its full width when
+        # there is room.
+        label.setMinimumWidth(SYNC_TEXT_MIN_WIDTH)
+    for bar in widget.findChildren(QProgressBar, "syncProgress"):
+        bar.setMinimumWidth(SYNC_TEXT_MIN_WIDTH)
