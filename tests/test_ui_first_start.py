@@ -133,6 +133,7 @@ def test_adding_the_first_store_shows_the_list_and_its_first_sync(qtbot, qrun, f
     assert w.filter_bar.isVisible()
     assert w.sync_progress.isVisible() and w.cancel_sync_button.isVisible()
     assert w.sync_label.text().startswith("Syncing")
+    qtbot.waitUntil(lambda: w.sync_label.width() >= 60)  # the words show, even on a narrow window
     with qtbot.waitSignal(w.controller.syncFinished, timeout=WAIT * 2) as finished:
         pass
     assert [r.account for r in finished.args[0]] == ["web-store"] and finished.args[0][0].ok
@@ -368,9 +369,21 @@ def test_the_window_syncs_by_itself_and_backs_off_while_nothing_answers(
             assert c.auto_timer.isActive() and c.auto_timer.interval() == 10 * 60_000
 
             sb.clear_faults()
+            assert c.auto_plan.next_step() == "check"  # offline: the next try is a light check
             with qtbot.waitSignal(c.syncFinished, timeout=WAIT * 3) as back:
-                c.network_back()  # the system reports the network up again
+                c.auto_timer.timeout.emit()  # 10 minutes later: a check gets through, then a sync
             assert back.args[0] and all(r.ok for r in back.args[0])
+            assert c.auto_timer.interval() == 5 * 60_000
+
+            for service in ("jumpseller", "marketplacer"):
+                sb.inject(service, "drop")
+            with qtbot.waitSignal(c.syncFinished, timeout=WAIT * 3):
+                c.auto_timer.timeout.emit()
+            assert c.auto_timer.interval() == 10 * 60_000
+            sb.clear_faults()
+            with qtbot.waitSignal(c.syncFinished, timeout=WAIT * 3) as again:
+                c.network_back()  # the system reports the network up again: no waiting
+            assert again.args[0] and all(r.ok for r in again.args[0])
             assert c.auto_timer.interval() == 5 * 60_000
         finally:
             _close(qrun, w)
