@@ -655,6 +655,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
 
     def try_demo(self) -> None:
         if welcome.start_demo_process():
+            self.welcome.demo_starting()
             self.message_bar.show_message(
                 "info", "The demo opens in a window of its own in a few seconds; this one stays as it is."
             )

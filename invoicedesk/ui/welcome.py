@@ -12,7 +12,7 @@ desk's cache, settings or keyring, and closing it leaves this window as it was.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QProcess, Signal
+from PySide6.QtCore import QEvent, QProcess, QTimer, Signal
 from PySide6.QtWidgets import (
     QCommandLinkButton,
     QHBoxLayout,
@@ -27,6 +27,7 @@ from invoicedesk import APP_NAME
 from invoicedesk.ui.palette import is_dark, themed_icon
 from invoicedesk.ui.sync_process import sync_command
 
+DEMO_START_MS = 8000  # about how long the demo takes to show its window
 COLUMN_WIDTH = 600  # a comfortable line length for the words; the page centres it
 
 
@@ -116,6 +117,11 @@ class WelcomePage(QWidget):
         button.setAccessibleDescription(description)
         return button
 
+
+    def demo_starting(self) -> None:
+        """A second click while the demo opens would open a second demo: wait a little."""
+        self.demo_button.setEnabled(False)
+        QTimer.singleShot(DEMO_START_MS, lambda: self.demo_button.setEnabled(True))
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
