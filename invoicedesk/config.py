@@ -33,6 +33,7 @@ KEYRING_SERVICE = APP_NAME
 MAX_CONFIG_BYTES = 1_000_000
 MAX_NAME_CHARS = 100
 MAX_AUTO_SYNC_MINUTES = 7 * 24 * 60
+DEFAULT_AUTO_SYNC_MINUTES = 5  # the window syncs by itself this often unless told otherwise
 # Control characters (C0, DEL, C1), line separators and bidi controls: never in a name, a login
 # or a URL. A NUL cuts the string short in C code (keyring, SQLite), a CR/LF splits log lines.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -122,7 +123,7 @@ class TeamConfig:
 class Config:
     jumpseller: tuple[JumpsellerAccount, ...] = ()
     marketplacer: tuple[MarketplacerAccount, ...] = ()
-    auto_sync_minutes: int = 0
+    auto_sync_minutes: int = DEFAULT_AUTO_SYNC_MINUTES
     path: Path | None = None
     team: TeamConfig | None = None
 
@@ -183,7 +184,7 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Config
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"{where}: account name '{dupes[0]}' is used more than once.")
-    auto = data.get("auto_sync_minutes", 0)
+    auto = data.get("auto_sync_minutes", DEFAULT_AUTO_SYNC_MINUTES)
     if not isinstance(auto, int) or isinstance(auto, bool) or not 0 <= auto <= MAX_AUTO_SYNC_MINUTES:
         raise ConfigError(
             f"{where}: 'auto_sync_minutes' must be a whole number of minutes from 0 (off) "
@@ -342,7 +343,7 @@ def _marketplacer(entry: Mapping[str, Any], where: str, index: int) -> Marketpla
 def dump_config(config: Config) -> str:
     """The TOML text of a configuration (used by the accounts dialog); never contains secrets."""
     lines: list[str] = []
-    if config.auto_sync_minutes:
+    if config.auto_sync_minutes != DEFAULT_AUTO_SYNC_MINUTES:  # 0 (off) is written too
         lines += [f"auto_sync_minutes = {config.auto_sync_minutes}", ""]
     if config.team is not None:
         lines += ["[team]", f"database_url = {_q(config.team.database_url)}"]

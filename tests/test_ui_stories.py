@@ -544,7 +544,7 @@ def test_auto_sync_follows_the_configured_interval(qtbot, qrun, shop: Shop, tmp_
     qtbot.addWidget(desk.window)
     try:
         timer = desk.window.controller.auto_timer
-        assert not timer.isActive()  # 0 minutes: off
+        assert timer.isActive() and timer.interval() == 5 * 60_000  # every 5 minutes by default
         desk.window.controller.set_auto_sync(
             replace(desk.services.config, auto_sync_minutes=15).auto_sync_minutes
         )

@@ -43,6 +43,7 @@ from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress, SyncResult
 from invoicedesk.team.db import TeamDB
 from invoicedesk.team.share import pull
+from invoicedesk.ui.auto_sync import AutoSyncPlan
 from invoicedesk.ui.records_model import Key, record_key
 from invoicedesk.ui.sync_process import SyncProcess
 
@@ -122,10 +123,13 @@ class Controller(QObject):
         self.team_timer = QTimer(self)
         self.team_timer.setInterval(TEAM_PULL_MS)
         self.team_timer.timeout.connect(self._pull_team)
+        self.auto_plan = AutoSyncPlan(services.config.auto_sync_minutes)
         self.auto_timer = QTimer(self)
+        self.auto_timer.setSingleShot(True)  # re-armed after every sync, for the plan's next wait
         self.auto_timer.timeout.connect(self._auto_sync)
         self.reload_states()
         self.set_auto_sync(services.config.auto_sync_minutes)
+        self._watch_network()
 
     # ------------------------------------------------------------------ accounts
 
@@ -159,11 +163,69 @@ class Controller(QObject):
         synced = self.cache.sync_state(account, old.source).last_synced_at
         self._states[account] = AccountState(account, old.source, online, message, synced)
 
+    # ------------------------------------------------------------------ automatic sync
+
     def set_auto_sync(self, minutes: int) -> None:
-        if minutes > 0:
-            self.auto_timer.start(minutes * 60_000)
-        else:
+        """Sync by itself every ``minutes`` (0: off), counting from now."""
+        self.auto_plan.choose(minutes)
+        self._schedule_auto()
+
+    @property
+    def auto_sync_minutes(self) -> int:
+        return self.auto_plan.minutes
+
+    def _schedule_auto(self) -> None:
+        delay = self.auto_plan.delay_minutes()
+        if delay is None or self._closing:
             self.auto_timer.stop()
+        else:
+            self.auto_timer.start(delay * 60_000)
+
+    def _auto_sync(self) -> None:
+        """The timer: a sync, or while nothing answers, first a light connection check."""
+        if self.auto_plan.next_step() == "check":
+            self.spawn(self._auto_check())
+        elif self.sync() is None:
+            self._schedule_auto()  # one is running (or no account yet): its end re-arms the timer
+
+    async def _auto_check(self) -> None:
+        await self.check_connections()
+        anything = any(st.online for st in self._states.values())
+        if self.auto_plan.reached(anything) == "sync" and self.sync() is not None:
+            return
+        self._schedule_auto()
+
+    def _after_sync(self, results: list[SyncResult]) -> None:
+        """A sync ended: note whether anything answered, and count the next wait from now."""
+        if results:
+            self.auto_plan.reached(any(r.ok for r in results))
+        self._schedule_auto()
+
+    def network_back(self) -> None:
+        """The system reports the network up again: sync at once if nothing answered before."""
+        if self.auto_plan.network_back() == "sync" and not self._closing:
+            self.auto_plan.reached(True)
+            if self.sync() is None:
+                self._schedule_auto()
+
+    def _watch_network(self) -> None:
+        """Follow the system's reachability where Qt can read it (NetworkManager, GLib, Windows,
+        macOS); elsewhere the backed-off checks find the network again."""
+        try:
+            from PySide6.QtNetwork import QNetworkInformation
+        except ImportError:  # a build without QtNetwork
+            return
+        feature = QNetworkInformation.Feature.Reachability
+        if not QNetworkInformation.loadBackendByFeatures(feature):
+            return
+        info = QNetworkInformation.instance()
+        if info is None:
+            return
+        info.reachabilityChanged.connect(self._on_reachability)
+
+    def _on_reachability(self, reachability: object) -> None:
+        if getattr(reachability, "name", "") == "Online":
+            self.network_back()
 
     async def replace_services(self, services: Services) -> None:
         """New configuration: stop the sync, let running actions finish, then use the new clients."""
@@ -177,7 +239,7 @@ class Controller(QObject):
         self.actions.services = services
         await self.worker.configure(services.config, services.secrets)
         self.reload_states()
-        self.set_auto_sync(services.config.auto_sync_minutes)
+        self.set_auto_sync(self.auto_plan.minutes)  # the window's choice outlives new accounts
         if old is not self._original_services:
             await old.aclose()  # ours to close; the first one belongs to whoever made it
 
@@ -272,8 +334,8 @@ class Controller(QObject):
 
     def sync(self, *, deep: bool = False) -> asyncio.Task[list[SyncResult]] | None:
         """Start a sync of every account, unless one is running (then ``None``)."""
-        if self.syncing or self._closing:
-            return None
+        if self.syncing or self._closing or not self.services.config.accounts:
+            return None  # nothing to sync yet: the window shows its welcome, not a sync message
         self._sync_task = asyncio.ensure_future(self._sync(deep))
         self.syncStarted.emit()  # at once: the click shows progress and Cancel before any I/O
         return self._sync_task
@@ -290,6 +352,7 @@ class Controller(QObject):
         except asyncio.CancelledError:
             results = []
             self.reload_states()
+            self._after_sync(results)
             self.syncFinished.emit(results)
             raise
         except Exception as exc:  # a bug, not a service problem: keep the window alive
@@ -301,15 +364,13 @@ class Controller(QObject):
         for r in results:
             self._set_state(r.account, r.ok, "Connected." if r.ok else (r.error or "Not reachable."))
         self.last_results = results
+        self._after_sync(results)
         self.accountsChanged.emit()
         self.syncFinished.emit(results)
         return results
 
     def _progress(self, p: SyncProgress) -> None:
         self.syncProgress.emit(p)
-
-    def _auto_sync(self) -> None:
-        self.sync()
 
     # ------------------------------------------------------------------ actions
 

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QToolBar,
     QToolButton,
@@ -45,6 +46,7 @@ from invoicedesk.config import Config
 from invoicedesk.domain import Invoice, Order, Source
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
+from invoicedesk.ui import auto_sync, welcome
 from invoicedesk.ui.accounts_dialog import AccountsDialog, connection_tester
 from invoicedesk.ui.controller import Controller
 from invoicedesk.ui.detail_pane import DetailPane
@@ -52,6 +54,7 @@ from invoicedesk.ui.filter_bar import FilterBar
 from invoicedesk.ui.icons import icon
 from invoicedesk.ui.mark_sent_dialog import MarkSentDialog
 from invoicedesk.ui.message_bar import MessageBar
+from invoicedesk.ui.new_records import NewToActOn
 from invoicedesk.ui.palette import is_dark, themed_icon, tones
 from invoicedesk.ui.records_model import (
     PAGE_SIZE,
@@ -64,6 +67,7 @@ from invoicedesk.ui.records_model import (
 )
 from invoicedesk.ui.window_actions import RETRY_TIP, RecordActionsMixin
 from invoicedesk.ui.window_export import CopyExportMixin
+from invoicedesk.ui.window_layout import WindowFit, place_window
 from invoicedesk.ui.window_status import LIVE_REFRESH_MS, PROGRESS_MS, SyncStatusMixin
 
 log = logging.getLogger(__name__)
@@ -114,7 +118,6 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.controller = Controller(services, cache, syncer, actions, self)
         self.setObjectName("mainWindow")
         self.setWindowTitle(f"{APP_NAME} — Demo data" if demo else APP_NAME)
-        self.resize(1440, 820)
 
         self._record: Order | Invoice | None = None
         self._key: Key | None = None
@@ -304,7 +307,13 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([980, 460])
-        layout.addWidget(self.splitter, 1)
+        # No account yet: a welcome with the ways on, in place of an empty list.
+        self.welcome = welcome.WelcomePage(central)
+        self.pages = QStackedWidget(central, objectName="mainPages")
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.splitter)
+        self.pages.setCurrentWidget(self.splitter)
+        layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         self._apply_tones()
 
@@ -341,7 +350,10 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.check_action.triggered.connect(partial(self.run_action, "check"))
         self.retry_action.triggered.connect(self.ask_retry)
         self.export_action.triggered.connect(self.ask_export_csv)
-        self.accounts_action.triggered.connect(self.open_accounts)
+        self.accounts_action.triggered.connect(lambda: self.open_accounts())
+        self.welcome.addStore.connect(partial(self.open_accounts, add="jumpseller"))
+        self.welcome.addSeller.connect(partial(self.open_accounts, add="marketplacer"))
+        self.welcome.tryDemo.connect(self.try_demo)
         self.message_bar.linkActivated.connect(self._open_link)
 
         self.filter_bar.queryChanged.connect(self._on_query_changed)
@@ -354,6 +366,19 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         c.syncProgress.connect(self._on_sync_progress)
         c.syncFinished.connect(self._on_sync_finished)
         c.accountsChanged.connect(self._update_accounts)
+        c.accountsChanged.connect(self._show_welcome_or_list)
+        self.new_records = NewToActOn(
+            self,
+            lambda: self.cache,
+            self.model,
+            lambda: {s.name for s in c.states() if s.last_synced_at is None},
+            lambda: self._key,
+            c.spawn,
+        )
+        c.syncStarted.connect(self.new_records.sync_started)
+        c.syncFinished.connect(self.new_records.sync_finished)
+        self.table.selectionModel().currentRowChanged.connect(self.new_records.current_changed)
+        self.filter_bar.needs_action.toggled.connect(self.new_records.filter_changed)
         c.actionStarted.connect(lambda _a, _k: self._update_actions())
         c.actionFinished.connect(self._on_action_finished)
         c.recordsChanged.connect(self._on_records_changed)
@@ -382,6 +407,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         # A search still waiting for the typing pause must not query a cache being closed.
         self.filter_bar.stop_pending()
         await self.controller.shutdown()
+        self.new_records.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()
@@ -390,26 +416,37 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
 
     def _restore_settings(self) -> None:
         s = self.settings
+        self.fit = WindowFit(
+            self,
+            self.splitter,
+            self.table,
+            toolbar=self.toolbar,
+            squeezable=(self.filter_bar, self.statusBar()),
+        )
+        place_window(self, s.value("window/geometry") if s is not None else None)
+        self._show_welcome_or_list()
+        minutes = self.services.config.auto_sync_minutes
+        if s is not None:
+            minutes = auto_sync.saved_minutes(s.value(auto_sync.SETTINGS_KEY), minutes)
+        self.controller.set_auto_sync(minutes)
+        auto_sync.build_menu(self.sync_menu, minutes, self.set_auto_sync)
         if s is None:
+            self.fit.fit()
             return
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray | bytes):
-            self.restoreGeometry(geometry)
-        splitter = s.value("window/splitter")
-        if isinstance(splitter, QByteArray | bytes):
-            self.splitter.restoreState(splitter)
         header = s.value("table/header")
         hh = self.table.horizontalHeader()
-        if isinstance(header, QByteArray | bytes) and hh.restoreState(header):
+        restored = isinstance(header, QByteArray | bytes) and hh.restoreState(header)
+        if restored:
             self.model.sort(hh.sortIndicatorSection(), hh.sortIndicatorOrder())
+        self.fit.restore(s.value("window/splitter"), restored)
 
     def _save_settings(self) -> None:
         s = self.settings
         if s is None:
             return
         s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/splitter", self.splitter.saveState())
-        s.setValue("table/header", self.table.horizontalHeader().saveState())
+        s.setValue("window/splitter", self.fit.splitter_state())
+        s.setValue("table/header", self.fit.header_state())
         s.sync()
 
     # ================================================================== the list
@@ -426,7 +463,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
             row = self.model.row_of_key(self._key) if self._key is not None else None
             if row is not None:
                 self.table.selectionModel().setCurrentIndex(
-                    self.model.index(row, 0),
+                    self.model.index(row, Column.ID),  # never hidden on a narrow window
                     self.table.selectionModel().SelectionFlag.ClearAndSelect
                     | self.table.selectionModel().SelectionFlag.Rows,
                 )
@@ -468,7 +505,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
             row = self.model.row_of_key(key)
         if row is None:
             return False
-        index = self.model.index(row, 0)
+        index = self.model.index(row, Column.ID)  # a column never hidden: scrollTo skips hidden ones
         self.table.selectionModel().setCurrentIndex(
             index,
             self.table.selectionModel().SelectionFlag.ClearAndSelect
@@ -558,11 +595,16 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
 
     # ================================================================== accounts
 
-    def open_accounts(self) -> None:
-        """The Accounts dialog, non-modal; Save swaps in the new configuration."""
+    def open_accounts(self, add: str | None = None) -> None:
+        """The Accounts dialog, non-modal; Save swaps in the new configuration.
+
+        ``add`` ("jumpseller" or "marketplacer"): start a new account of that kind (the welcome).
+        """
         if self.accounts_dialog is not None and self.accounts_dialog.isVisible():
             self.accounts_dialog.raise_()
             self.accounts_dialog.activateWindow()
+            if add is not None:
+                self.accounts_dialog.add_account(add)
             return
         config = self.services.config
         if self.demo and config.path is None:
@@ -577,6 +619,8 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         dialog.saved.connect(self._accounts_saved)
         self.accounts_dialog = dialog
         dialog.open()
+        if add is not None:
+            dialog.add_account(add)
 
     def _accounts_saved(self, config: Config) -> None:
         self.controller.spawn(self._apply_config(config))
@@ -594,6 +638,35 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
             "info", f"Accounts saved: {len(config.accounts)} configured. Syncing them now.{restart}"
         )
         self.controller.sync()
+
+    # ================================================================== first start, staying current
+
+    def _show_welcome_or_list(self) -> None:
+        empty = not self.controller.services.config.accounts  # the new ones, while they are swapped in
+        welcome.show_welcome(self.pages, self.welcome, self.splitter, empty=empty)
+        self.filter_bar.setVisible(not empty)
+        self.count_label.setVisible(not empty)
+        if empty:
+            self.sync_action.setEnabled(False)
+            self.deep_sync_action.setEnabled(False)
+        elif not self.controller.syncing:
+            self.sync_action.setEnabled(True)
+            self.deep_sync_action.setEnabled(True)
+
+    def try_demo(self) -> None:
+        if welcome.start_demo_process():
+            self.welcome.demo_starting()
+            self.message_bar.show_message(
+                "info", "The demo opens in a window of its own in a few seconds; this one stays as it is."
+            )
+        else:
+            self.message_bar.show_message("error", "The demo could not be started.")
+
+    def set_auto_sync(self, minutes: int) -> None:
+        """How often the window syncs by itself (0: never), remembered with the window's layout."""
+        self.controller.set_auto_sync(minutes)
+        if self.settings is not None:
+            self.settings.setValue(auto_sync.SETTINGS_KEY, minutes)
 
     # ================================================================== looks
 
