@@ -232,6 +232,9 @@ class RecordsCache(CacheFile):
             params.append(q.status)
         if q.needs_action:
             clauses.append("needs_action != ''")
+        if q.needs:
+            clauses.append(f"needs_action IN ({', '.join('?' * len(q.needs))})")
+            params.extend(q.needs)
         if q.date_from:
             clauses.append("date >= ?")
             params.append(iso(q.date_from))
@@ -305,6 +308,16 @@ class RecordsCache(CacheFile):
     def count(self, query: Query = Query()) -> int:
         where, params = self._where(query)
         return int(self._read(f"SELECT count(*) FROM records{where}", params)[0][0])  # noqa: S608
+
+    def needs_counts(self, query: Query = Query()) -> dict[str, int]:
+        """How many records of ``query`` wait for each need code (the views' counts), in one
+        pass over the ``needs_action`` index; codes nobody waits for are left out."""
+        where, params = self._where(query)
+        rows = self._read(
+            f"SELECT needs_action, count(*) FROM records{where} GROUP BY needs_action",  # noqa: S608
+            params,
+        )
+        return {str(code): int(n) for code, n in rows if code}
 
     def row(self, rowid: int) -> Row | None:
         rows = self._read(f"SELECT {self._ROW_COLS} FROM records WHERE rowid = ?", [rowid])  # noqa: S608

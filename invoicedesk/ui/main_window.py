@@ -18,9 +18,19 @@ import asyncio
 import logging
 from dataclasses import replace
 from functools import partial
+from itertools import pairwise
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QFontMetrics,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -48,6 +58,7 @@ from invoicedesk.sync import Syncer, SyncProgress
 from invoicedesk.ui.accounts_dialog import AccountsDialog, connection_tester
 from invoicedesk.ui.controller import Controller
 from invoicedesk.ui.detail_pane import DetailPane
+from invoicedesk.ui.details.links import admin_link, copied_url, copy_link
 from invoicedesk.ui.filter_bar import FilterBar
 from invoicedesk.ui.icons import icon
 from invoicedesk.ui.mark_sent_dialog import MarkSentDialog
@@ -62,6 +73,7 @@ from invoicedesk.ui.records_model import (
     record_key,
     warm_up,
 )
+from invoicedesk.ui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
 from invoicedesk.ui.window_actions import RETRY_TIP, RecordActionsMixin
 from invoicedesk.ui.window_export import CopyExportMixin
 from invoicedesk.ui.window_status import LIVE_REFRESH_MS, PROGRESS_MS, SyncStatusMixin
@@ -83,6 +95,17 @@ COLUMN_SAMPLES: dict[Column, str] = {
 }
 
 ACTION_OBJECT_NAMES: dict[str, str] = {str(n): ACTIONS[n].object_name for n in CHANGING}
+
+
+
+def list_keys() -> list[tuple[str, str]]:
+    """Keys the list handles itself (see ``MainWindow.eventFilter``), for the shortcuts list."""
+    copy = QKeySequence(QKeySequence.StandardKey.Copy).toString(QKeySequence.SequenceFormat.NativeText)
+    return [
+        ("Enter", "Show the selected record's details (from the list)"),
+        (copy, "Copy the selected rows (from the list)"),
+        ("Tab", "Next area: filters, views, list, details, then back to the search"),
+    ]
 
 
 def _source_icon(source: Source) -> object:
@@ -123,6 +146,10 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self._progress: dict[str, SyncProgress] = {}
         self._live_dirty = False
         self._count_generation = 0
+        self._view_generation = 0
+        # Opens a web address; False when no browser answered (replaceable in tests).
+        self.url_opener = QDesktopServices.openUrl
+        self.shortcuts_dialog: ShortcutsDialog | None = None
         self._counting: Query | None = None
         self._exports: list[asyncio.Task[int]] = []
         self.export_dialog: QFileDialog | None = None
@@ -139,6 +166,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
 
         self.model.set_query(self.filter_bar.query())
         self._update_count()
+        QTimer.singleShot(0, self._update_view_counts)
         self._update_actions()
         self._update_accounts()
         # Load money formats and the date parser once the window is up, not in the middle
@@ -163,7 +191,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.deep_sync_action = QAction("Sync and re-check older orders", self)
         self.deep_sync_action.setObjectName("deepSyncAction")
         self.deep_sync_action.setToolTip(
-            "Also look for older orders that were paid or canceled since (a few more requests)"
+            "Also look for older orders that were paid or cancelled since (a few more requests)"
         )
         self.sync_menu = QMenu(self)
         self.sync_menu.addAction(self.deep_sync_action)
@@ -194,6 +222,15 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.accounts_action = self._action(
             "Accounts", "accountsAction", "accounts", "Add, change or test store and marketplace accounts"
         )
+        self.open_admin_action = QAction("Open in the service's admin pages", self)
+        self.open_admin_action.setObjectName("openAdminAction")
+        self.open_admin_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.open_admin_action.setToolTip(
+            "Open the selected order in Jumpseller admin, or the invoice in the Marketplacer portal"
+        )
+        self.shortcuts_action = QAction("Keyboard shortcuts", self)
+        self.shortcuts_action.setObjectName("shortcutsAction")
+        self.shortcuts_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
         for act in (
             self.sync_action,
             *self.action_buttons.values(),
@@ -201,6 +238,8 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
             self.retry_action,
             self.export_action,
             self.accounts_action,
+            self.open_admin_action,
+            self.shortcuts_action,
         ):
             self.addAction(act)
 
@@ -219,6 +258,16 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         tb.addAction(self.export_action)
         tb.addAction(self.accounts_action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        record_menu = self.menuBar().addMenu("&Record")
+        record_menu.setObjectName("recordMenu")
+        for act in (*self.action_buttons.values(), self.check_action, self.retry_action):
+            record_menu.addAction(act)
+        record_menu.addSeparator()
+        record_menu.addAction(self.open_admin_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.setObjectName("helpMenu")
+        help_menu.addAction(self.shortcuts_action)
+        self.help_menu = help_menu
         self.toolbar = tb
         names = {
             self.sync_action: "syncButton",
@@ -256,6 +305,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.filter_bar = FilterBar(self.services.config, central)
         layout.addWidget(self.filter_bar)
 
+        # Its space is kept while no message shows: the list below never moves (message_bar.py).
         self.message_bar = MessageBar(central)
         layout.addWidget(self.message_bar)
 
@@ -269,6 +319,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list for the details
         self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         vh = self.table.verticalHeader()
         vh.setVisible(False)
@@ -309,24 +360,62 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self._apply_tones()
 
     def _make_detail_pane(self) -> DetailPane:
-        pane = DetailPane(self, locale=money_locale())
+        pane = DetailPane(self, url_opener=lambda url: self.url_opener(url), locale=money_locale())
         pane.setMinimumWidth(320)
+        pane.admin_link = lambda record: self._admin_link(record.summary().source.value,
+                                                          record.summary().account, record.summary().id)
         return pane
 
     def _build_shortcuts(self) -> None:
         self.find_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        self.find_shortcut.setWhatsThis("Search")
         self.find_shortcut.activated.connect(self.filter_bar.focus_search)
         # Ctrl+Q quits everywhere (Qt's Quit key is empty on some desktops); closing goes
         # through closeEvent, so settings are saved and running work is shut down as usual.
         self.quit_shortcut = QShortcut(QKeySequence("Ctrl+Q"), self)
         self.quit_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.quit_shortcut.setWhatsThis("Quit InvoiceDesk")
         self.quit_shortcut.activated.connect(self.close)
         # Esc: in the search box it clears the search; anywhere else it returns to the list.
         self.escape_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.escape_shortcut.setWhatsThis("Clear the search, or go back to the list")
         self.escape_shortcut.activated.connect(self.back_to_list)
         # Enter and Ctrl+C on the list: an event filter, because the view handles both keys
         # itself (Enter starts editing, Ctrl+C copies one cell) before a widget shortcut fires.
         self.table.installEventFilter(self)
+        self._build_tab_order()
+
+    def _build_tab_order(self) -> None:
+        """Tab goes filters → views → message → list → details, then back to the search."""
+        fb = self.filter_bar
+        chain: list[QWidget] = [
+            fb.search_edit,
+            fb.account_combo,
+            fb.status_combo,
+            fb.needs_action,
+            fb.date_combo,
+            fb.date_from,
+            fb.date_to,
+            *fb.view_buttons.values(),
+            self.message_bar.label,
+            self.message_bar.copy_button,
+            self.message_bar.close_button,
+            self.table,
+            self.detail.scroll_area,
+            fb.search_edit,
+        ]
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help → Keyboard shortcuts: the list is read from the window's actions each time."""
+        if self.shortcuts_dialog is not None:
+            self.shortcuts_dialog.close()
+            self.shortcuts_dialog.deleteLater()
+        dialog = ShortcutsDialog(shortcut_rows(self, list_keys()), self)
+        self.shortcuts_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _connect(self) -> None:
         c = self.controller
@@ -342,7 +431,11 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.retry_action.triggered.connect(self.ask_retry)
         self.export_action.triggered.connect(self.ask_export_csv)
         self.accounts_action.triggered.connect(self.open_accounts)
-        self.message_bar.linkActivated.connect(self._open_link)
+        self.message_bar.linkActivated.connect(self.open_link)
+        self.detail.urlFailed.connect(self._link_failed)
+        self.open_admin_action.triggered.connect(self.open_admin)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.table.doubleClicked.connect(self._on_double_click)
 
         self.filter_bar.queryChanged.connect(self._on_query_changed)
         self.model.modelAboutToBeReset.connect(self._before_reset)
@@ -356,7 +449,12 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         c.accountsChanged.connect(self._update_accounts)
         c.actionStarted.connect(lambda _a, _k: self._update_actions())
         c.actionFinished.connect(self._on_action_finished)
+        # The outcome shown just now is about that record: it goes when another one is shown.
+        c.actionFinished.connect(lambda report: self.message_bar.tie_to_record(report.key))
+        c.actionFinished.connect(lambda _r: self._update_view_counts())
         c.recordsChanged.connect(self._on_records_changed)
+        c.teamChanged.connect(lambda _keys: self._update_view_counts())
+        self.filter_bar.queryChanged.connect(lambda _q: self._update_view_counts())
         c.teamChanged.connect(self._on_team_changed)
 
         self._live = QTimer(self)
@@ -446,6 +544,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
 
     def _select_key(self, key: Key | None) -> None:
         self._key = key
+        self.message_bar.record_shown(key)
         self._load_record()
 
     def _load_record(self) -> None:
@@ -554,7 +653,56 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         return super().eventFilter(watched, event)
 
     def focus_details(self) -> None:
-        self.detail.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        target = self.detail.focus_target()
+        if target is not None:
+            target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # ================================================================== links out
+
+    def _admin_link(self, source: str, account: str, record_id: str) -> tuple[str, str] | None:
+        return admin_link(self.services.config, source, account, record_id)
+
+    def open_admin(self) -> None:
+        """The selected record in Jumpseller admin or the Marketplacer portal."""
+        rec = self._record
+        if rec is None:
+            return
+        s = rec.summary()
+        link = self._admin_link(s.source.value, s.account, s.id)
+        if link is None:
+            self.message_bar.show_message(
+                "info", f"No web address is configured for the account {s.account}.", record=self._key
+            )
+            return
+        self.open_link(link[1])
+
+    def _on_double_click(self, index: QModelIndex) -> None:
+        summary = self.model.summary(index.row())
+        if summary is not None and record_key(summary) == self._key:
+            self.open_admin()
+
+    def open_link(self, url: str) -> bool:
+        """Open ``url`` in the browser; when none answers, say so and offer to copy it.
+
+        An in-app copy link (offered by that message) puts its address on the clipboard.
+        """
+        copied = copied_url(url)
+        if copied is not None:
+            QGuiApplication.clipboard().setText(copied)
+            self.statusBar().showMessage("Link copied: paste it into a browser.", 8000)
+            return True
+        if self.url_opener(QUrl(url)) is False:
+            self._link_failed(url)
+            return False
+        return True
+
+    def _link_failed(self, url: str) -> None:
+        self.message_bar.show_message(
+            "error",
+            "The link did not open: no web browser answered. Copy it and paste it into a browser.",
+            [("Copy link", copy_link(url))],
+            record=self._key,
+        )
 
     # ================================================================== accounts
 
