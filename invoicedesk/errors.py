@@ -137,8 +137,9 @@ class OutcomeUnknownError(ServiceError):
 _PAREN_PATH = re.compile(r"\s*\((?:[A-Z]+ )?/[^\s()]*\)")
 # A web address anywhere in a text.
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s<>\"')]+", re.IGNORECASE)
-# A bare API path: one ending in ".json", or one with a version or "api" segment.
-_API_PATH = re.compile(r"(?<![\w.])/(?:[\w.{}:-]+/)*(?:[\w.{}:-]+\.json|(?:v\d+|api)/[\w./{}:-]*)")
+# A bare API path: one with a version or "api" segment ("/v1/orders/1.json", "/api/v2/client/...").
+# A file name staff chose ("/home/ann/orders.json") is theirs to read and stays.
+_API_PATH = re.compile(r"(?<![\w.])/(?:[\w.{}:-]+/)*(?:v\d+|api)/[\w./{}:-]*")
 _HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
 
 

@@ -299,6 +299,16 @@ def test_the_views_count_what_the_cache_holds_and_show_it_in_one_click(qtbot, de
     qtbot.waitUntil(lambda: fb.view_counts["toSend"] == 0, timeout=WAIT)
     assert fb.view_counts["needsInvoice"] == truth(("invoice", "check_documents"))
 
+    # The counts follow the search too: a click shows as many rows as the count said.
+    fb.account_combo.setCurrentIndex(0)
+    customer = next(r.summary.customer for r in desk.cache.iter_all(Query(needs=("invoice",))))
+    fb.search_edit.setText(customer.split()[-1])
+    qtbot.waitUntil(lambda: w.model.query.search == customer.split()[-1], timeout=WAIT)
+    wanted = desk.cache.count(Query(search=customer.split()[-1], needs=("invoice", "check_documents")))
+    qtbot.waitUntil(lambda: fb.view_counts["needsInvoice"] == wanted, timeout=WAIT)
+    qtbot.mouseClick(fb.view_buttons["needsInvoice"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.model.rowCount() == wanted, timeout=WAIT)
+
     # A status choice ends the view.
     fb.status_combo.setCurrentIndex(1)
     assert fb.current_view() is None and not fb.view_buttons["toSend"].isChecked()

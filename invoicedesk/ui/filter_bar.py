@@ -236,10 +236,17 @@ class FilterBar(QWidget):
     # ------------------------------------------------------------------ the views
 
     def views_query(self) -> Query:
-        """What the views' counts count: the records of the accounts chosen (dates, status and
-        search aside, as a view shows them once clicked with no search typed)."""
+        """What the views' counts count: the records a view would show if clicked now (the
+        accounts, dates and search chosen; a view sets status and "needs action" aside)."""
         source, account = parse_choice(self.account_combo.currentData())
-        return Query(source=source, account=account)
+        date_from, date_to = self._date_range()
+        return Query(
+            source=source,
+            account=account,
+            search=self.search_edit.text().strip(),
+            date_from=date_from,
+            date_to=date_to,
+        )
 
     def set_view_counts(self, by_need: dict[str, int]) -> None:
         """Show the counts, given how many records wait for each need code in :meth:`views_query`."""

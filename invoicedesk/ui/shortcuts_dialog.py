@@ -40,9 +40,7 @@ def shortcut_rows(window: QWidget, extra: Iterable[tuple[str, str]] = ()) -> lis
         if not sc.key().isEmpty() and sc.whatsThis():
             rows.append((sc.key().toString(QKeySequence.SequenceFormat.NativeText), sc.whatsThis()))
     rows.extend(extra)
-    seen: set[tuple[str, str]] = set()
-    unique = [r for r in rows if not (r in seen or seen.add(r))]  # type: ignore[func-returns-value]
-    return sorted(unique, key=lambda r: r[1].lower())
+    return sorted(dict.fromkeys(rows), key=lambda r: r[1].lower())  # each once, by what they do
 
 
 class ShortcutsDialog(QDialog):
