@@ -250,7 +250,9 @@ def test_what_staff_read_names_no_endpoint_and_copy_details_keeps_it(qtbot, qrun
     if tip is not None:
         assert "/jumpseller/v1" not in tip and ").)." not in tip
 
-    w.message_bar.copy_details()
+    assert w.message_bar.copy_button.isVisible()
+    qtbot.mouseClick(w.message_bar.copy_button, Qt.MouseButton.LeftButton)
+    assert w.message_bar.copy_button.text() == "Copied"
     copied = QGuiApplication.clipboard().text()
     assert "Path: /jumpseller/v1/orders/after/1313.json" in copied
     assert f"Account: {desk.login}" in copied and "Time: " in copied

@@ -68,6 +68,9 @@ VIEWS: tuple[View, ...] = (
          "Actions that got no answer: check at the service before retrying"),
 )
 
+# Every need code a view counts.
+VIEW_CODES: tuple[str, ...] = tuple(code for view in VIEWS for code in view.needs)
+
 DATE_CHOICES: tuple[tuple[str, int | None], ...] = (
     ("Any date", None),
     ("Today", 0),

