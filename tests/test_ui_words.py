@@ -405,3 +405,15 @@ def test_admin_addresses_follow_the_configured_base() -> None:
     assert admin_link(config, "marketplacer", "seller", "Inv/9") == (
         "Open in the Marketplacer portal", "https://market.example.com/seller/invoices/Inv%2F9")
     assert admin_link(config, "jumpseller", "gone", "1") is None
+
+
+def test_a_long_status_line_is_shortened_beside_the_count_never_drawn_into_it(qtbot, desk: Desk) -> None:
+    w = desk.window
+    long_line = "Create invoice: working on order 1313 " + "and a great deal more " * 20
+    w.statusBar().showMessage(long_line, 5000)
+    QApplication.processEvents()
+    status, count = w.status_message, w.count_label
+    assert status.text() == long_line and count.text().endswith("records")
+    assert status.geometry().right() < count.geometry().left()  # side by side, apart
+    assert count.width() >= count.fontMetrics().horizontalAdvance(count.text())  # the count in full
+    assert status.toolTip() == long_line  # shortened on screen, whole in the tooltip
