@@ -6,10 +6,12 @@ and whether it can be reached. Work that talks to the network runs in the
 :class:`~invoicedesk.ui.controller.Controller`; the window only starts it and shows what
 came back, in the inline message bar.
 
-This module builds the window and keeps the list and the selection. Three rooms live beside
+This module builds the window and keeps the list and the selection. Four rooms live beside
 it as mixins: :mod:`~invoicedesk.ui.window_status` (status bar, sync progress, account
-states), :mod:`~invoicedesk.ui.window_actions` (run, confirm, retry, Mark Sent) and
-:mod:`~invoicedesk.ui.window_export` (copy and CSV export).
+states, the views' counts), :mod:`~invoicedesk.ui.window_actions` (run, confirm, retry, Mark
+Sent), :mod:`~invoicedesk.ui.window_export` (copy and CSV export) and
+:mod:`~invoicedesk.ui.window_links` (links out to the services, and what happens when no
+browser opens them).
 """
 
 from __future__ import annotations
@@ -20,13 +22,12 @@ from dataclasses import replace
 from functools import partial
 from itertools import pairwise
 
-from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDesktopServices,
     QFontMetrics,
-    QGuiApplication,
     QKeyEvent,
     QKeySequence,
     QShortcut,
@@ -58,7 +59,6 @@ from invoicedesk.sync import Syncer, SyncProgress
 from invoicedesk.ui.accounts_dialog import AccountsDialog, connection_tester
 from invoicedesk.ui.controller import Controller
 from invoicedesk.ui.detail_pane import DetailPane
-from invoicedesk.ui.details.links import admin_link, copied_url, copy_link
 from invoicedesk.ui.filter_bar import FilterBar
 from invoicedesk.ui.icons import icon
 from invoicedesk.ui.mark_sent_dialog import MarkSentDialog
@@ -76,6 +76,7 @@ from invoicedesk.ui.records_model import (
 from invoicedesk.ui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
 from invoicedesk.ui.window_actions import RETRY_TIP, RecordActionsMixin
 from invoicedesk.ui.window_export import CopyExportMixin
+from invoicedesk.ui.window_links import LinksMixin
 from invoicedesk.ui.window_status import LIVE_REFRESH_MS, PROGRESS_MS, SyncStatusMixin
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,6 @@ COLUMN_SAMPLES: dict[Column, str] = {
 ACTION_OBJECT_NAMES: dict[str, str] = {str(n): ACTIONS[n].object_name for n in CHANGING}
 
 
-
 def list_keys() -> list[tuple[str, str]]:
     """Keys the list handles itself (see ``MainWindow.eventFilter``), for the shortcuts list."""
     copy = QKeySequence(QKeySequence.StandardKey.Copy).toString(QKeySequence.SequenceFormat.NativeText)
@@ -112,7 +112,7 @@ def _source_icon(source: Source) -> object:
     return icon(source.value)
 
 
-class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWindow):
+class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixin, QMainWindow):
     """The combined list, the details of the selected record, and the actions that apply to it."""
 
     closed = Signal()
@@ -147,8 +147,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self._live_dirty = False
         self._count_generation = 0
         self._view_generation = 0
-        # Opens a web address; False when no browser answered (replaceable in tests).
-        self.url_opener = QDesktopServices.openUrl
+        self.url_opener = QDesktopServices.openUrl  # False when no browser answered (see window_links)
         self.shortcuts_dialog: ShortcutsDialog | None = None
         self._counting: Query | None = None
         self._exports: list[asyncio.Task[int]] = []
@@ -656,53 +655,6 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         target = self.detail.focus_target()
         if target is not None:
             target.setFocus(Qt.FocusReason.ShortcutFocusReason)
-
-    # ================================================================== links out
-
-    def _admin_link(self, source: str, account: str, record_id: str) -> tuple[str, str] | None:
-        return admin_link(self.services.config, source, account, record_id)
-
-    def open_admin(self) -> None:
-        """The selected record in Jumpseller admin or the Marketplacer portal."""
-        rec = self._record
-        if rec is None:
-            return
-        s = rec.summary()
-        link = self._admin_link(s.source.value, s.account, s.id)
-        if link is None:
-            self.message_bar.show_message(
-                "info", f"No web address is configured for the account {s.account}.", record=self._key
-            )
-            return
-        self.open_link(link[1])
-
-    def _on_double_click(self, index: QModelIndex) -> None:
-        summary = self.model.summary(index.row())
-        if summary is not None and record_key(summary) == self._key:
-            self.open_admin()
-
-    def open_link(self, url: str) -> bool:
-        """Open ``url`` in the browser; when none answers, say so and offer to copy it.
-
-        An in-app copy link (offered by that message) puts its address on the clipboard.
-        """
-        copied = copied_url(url)
-        if copied is not None:
-            QGuiApplication.clipboard().setText(copied)
-            self.statusBar().showMessage("Link copied: paste it into a browser.", 8000)
-            return True
-        if self.url_opener(QUrl(url)) is False:
-            self._link_failed(url)
-            return False
-        return True
-
-    def _link_failed(self, url: str) -> None:
-        self.message_bar.show_message(
-            "error",
-            "The link did not open: no web browser answered. Copy it and paste it into a browser.",
-            [("Copy link", copy_link(url))],
-            record=self._key,
-        )
 
     # ================================================================== accounts
 
