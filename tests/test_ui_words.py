@@ -417,3 +417,19 @@ def test_a_long_status_line_is_shortened_beside_the_count_never_drawn_into_it(qt
     assert status.geometry().right() < count.geometry().left()  # side by side, apart
     assert count.width() >= count.fontMetrics().horizontalAdvance(count.text())  # the count in full
     assert status.toolTip() == long_line  # shortened on screen, whole in the tooltip
+
+
+def test_could_not_sync_goes_when_its_accounts_answer_again(qtbot, qrun, desk: Desk) -> None:
+    """"Actions are off until a sync gets through": a connection check that reaches every
+    account it named makes that untrue, so the message goes."""
+    w = desk.window
+    desk.sandbox.inject("marketplacer", "500")
+    with qtbot.waitSignal(w.controller.syncFinished, timeout=WAIT * 3) as failed:
+        w.sync_action.trigger()
+    assert [r.account for r in failed.args[0] if not r.ok] == [desk.seller]
+    assert "Could not sync" in w.message_bar.text()
+    qrun(w.controller.check_connections())  # still failing: the message stays
+    assert "Could not sync" in w.message_bar.text()
+    desk.sandbox.clear_faults()
+    qrun(w.controller.check_connections())
+    assert "Could not sync" not in w.message_bar.text()

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QTo
 from invoicedesk.cache import Cache, CacheError
 from invoicedesk.errors import staff_words
 from invoicedesk.sync import SyncProgress, SyncResult
-from invoicedesk.ui.controller import Controller
+from invoicedesk.ui.controller import AccountState, Controller
 from invoicedesk.ui.filter_bar import VIEW_CODES, FilterBar
 from invoicedesk.ui.message_bar import MessageBar
 from invoicedesk.ui.palette import tones
@@ -101,6 +101,7 @@ class SyncStatusMixin:
     _live: QTimer
     _progress_timer: QTimer
     _view_generation: int
+    _sync_failed: frozenset[str] = frozenset()  # the accounts "Could not sync" is about
     cache: Cache
     filter_bar: FilterBar
 
@@ -220,6 +221,7 @@ class SyncStatusMixin:
         failed = [r for r in results if not r.ok]
         changed = sum(len(set(r.changed_ids)) for r in results)
         if failed:
+            self._sync_failed = frozenset(r.account for r in failed)
             names = ", ".join(r.account for r in failed)
             first = failed[0].error or "not reachable"
             self.message_bar.show_message(
@@ -232,6 +234,14 @@ class SyncStatusMixin:
         else:
             self.message_bar.clear_condition("sync")  # the sync got through: the error is over
             self.statusBar().showMessage(f"Synced: {changed:,} records new or updated.", 8000)
+
+    def _sync_condition_ended(self, states: list[AccountState]) -> None:
+        """"Could not sync" says actions are off until the accounts answer again: once every
+        one of them does (a check, an action that got through), it is no longer true."""
+        if not self.message_bar.has_condition("sync"):
+            return
+        if all(st.online for st in states if st.name in self._sync_failed):
+            self.message_bar.clear_condition("sync")
 
     # ------------------------------------------------------------------ the views' counts
 
@@ -285,6 +295,7 @@ class SyncStatusMixin:
         self.online_indicator.setText(f'<span style="color:{colour}">●</span> {text}')
         self.online_indicator.setToolTip("\n".join(lines))
         self.online = text == "Online"
+        self._sync_condition_ended(states)
         synced = [s.last_synced_at for s in states if s.last_synced_at is not None]
         if synced and len(synced) == len(states):
             oldest = min(synced).astimezone()
