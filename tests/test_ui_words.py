@@ -168,7 +168,10 @@ def test_an_action_message_goes_when_another_record_is_shown(qtbot, desk: Desk) 
     w = desk.window
     to_invoice = [r.summary.id for r in desk.cache.iter_all(Query(source="jumpseller", needs=("invoice",)))]
     first, second = to_invoice[:2]
-    w.message_bar.show_message("error", "Could not sync bikeshop: it failed.", condition="sync")
+    desk.sandbox.inject("marketplacer", "500")  # the marketplace is down today
+    with qtbot.waitSignal(w.controller.syncFinished, timeout=WAIT * 3):
+        w.sync_action.trigger()
+    assert "Could not sync" in w.message_bar.text()
     _select(desk, "jumpseller", desk.login, first)
     desk.sandbox.inject("invoicing", "500")  # the invoicing service fails on this one
     with qtbot.waitSignal(w.controller.actionFinished, timeout=WAIT) as done:
