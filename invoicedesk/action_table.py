@@ -78,7 +78,7 @@ ACTIONS: dict[ActionName, ActionSpec] = {
             "Credit Note",
             "Credit Note",
             "Create credit note",
-            "Issue a credit note for the selected canceled order and attach it",
+            "Issue a credit note for the selected cancelled order and attach it",
             "credit_note",
             "creditNoteAction",
             Source.JUMPSELLER,

@@ -323,7 +323,7 @@ def test_buttons_for_the_wrong_delivery_type_are_off_and_say_why(qtbot, desk: De
     select(desk, "jumpseller", desk.login, order_id)
     assert w.create_invoice_action.isEnabled()
     assert not w.mark_sent_action.isEnabled() and "invoiced, not marked" in w.mark_sent_action.toolTip()
-    assert not w.credit_note_action.isEnabled() and "not canceled" in w.credit_note_action.toolTip()
+    assert not w.credit_note_action.isEnabled() and "not cancelled" in w.credit_note_action.toolTip()
 
 
 def test_a_double_click_on_create_invoice_makes_exactly_one_invoice(qtbot, desk: Desk) -> None:

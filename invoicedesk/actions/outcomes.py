@@ -118,7 +118,7 @@ def _refusal(order: Order, action: str) -> str | None:
             return f"Order {order.id} is {order.status_label or order.status}: only paid orders are invoiced."
         return None
     if order.status != "canceled":
-        return f"Order {order.id} is not canceled: a credit note is only for canceled orders."
+        return f"Order {order.id} is not cancelled: a credit note is only for cancelled orders."
     if not order.is_invoiced:
         return f"Order {order.id} has no invoice standing: there is nothing to credit."
     return None

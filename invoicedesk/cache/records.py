@@ -232,6 +232,9 @@ class RecordsCache(CacheFile):
             params.append(q.status)
         if q.needs_action:
             clauses.append("needs_action != ''")
+        if q.needs:
+            clauses.append(f"needs_action IN ({', '.join('?' * len(q.needs))})")
+            params.extend(q.needs)
         if q.date_from:
             clauses.append("date >= ?")
             params.append(iso(q.date_from))
@@ -305,6 +308,23 @@ class RecordsCache(CacheFile):
     def count(self, query: Query = Query()) -> int:
         where, params = self._where(query)
         return int(self._read(f"SELECT count(*) FROM records{where}", params)[0][0])  # noqa: S608
+
+    def needs_counts(self, query: Query, codes: Sequence[str]) -> dict[str, int]:
+        """How many records of ``query`` wait for each of ``codes`` (the views' counts); codes
+        nobody waits for are left out. Only those codes' stretch of the ``needs_action`` index
+        is read. Measured at 100,000 records (5,266 waiting): 1 ms over every account, 25 to
+        30 ms narrowed to one account or source (each waiting record is looked up)."""
+        if not codes:
+            return {}
+        where, params = self._where(replace(query, needs=tuple(codes)))
+        # The needs index, named: left to itself SQLite reads every record of the account or
+        # source (49 ms at 100,000, against 28 ms this way) to count the few that wait.
+        rows = self._read(
+            f"SELECT needs_action, count(*) FROM records INDEXED BY records_needs{where} "  # noqa: S608
+            "GROUP BY needs_action",
+            params,
+        )
+        return {str(code): int(n) for code, n in rows if code}
 
     def row(self, rowid: int) -> Row | None:
         rows = self._read(f"SELECT {self._ROW_COLS} FROM records WHERE rowid = ?", [rowid])  # noqa: S608

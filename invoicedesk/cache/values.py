@@ -41,6 +41,8 @@ class Query:
     search: str = ""
     date_from: datetime | None = None
     date_to: datetime | None = None
+    # Only records waiting for one of these (need codes of ``invoicedesk.needs``): the views.
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,7 @@ def document_kind(value: object) -> int:
 ORDER_STATUS_LABELS: dict[str, str] = {
     "pending_payment": "Pending payment",
     "paid": "Paid",
-    "canceled": "Canceled",
+    "canceled": "Cancelled",
     "abandoned": "Abandoned",
     "created": "Created",
     "unknown": "Unknown",

@@ -323,19 +323,22 @@ class RequestPolicy:
     def _service_failed(self, tries: _Tries, response: httpx.Response) -> None:
         """A 5xx: a read is tried again; a write only after a 503, which did nothing."""
         status = response.status_code
-        text = "a web page" if looks_like_html(response.content) else "an error"
+        html = looks_like_html(response.content)
         # 503 says the service is not taking requests at all (RFC 9110 15.6.4): nothing was
         # done, so even a write may go again. Any other 5xx may have come after the work was done.
         if not tries.idempotent and status != 503:
             raise self._error(
                 OutcomeUnknownError,
-                f"the service failed while handling the request (HTTP {status}, {text}). It may or "
+                f"the service failed while handling the request (HTTP {status}). It may or "
                 "may not have been carried out: check before trying again.",
                 tries.endpoint,
                 status,
             )
         messages = service_messages(response.content)
-        detail = f": {'; '.join(messages)}" if messages else f" ({text})"
+        if messages:
+            detail = f": {'; '.join(messages)}"
+        else:
+            detail = " and sent a web page instead of data" if html else ""
         message = f"the service is failing (HTTP {status}){detail}."
         tries.failed(self._error(UnavailableError, message, tries.endpoint, status))
         if status == 503:

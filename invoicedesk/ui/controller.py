@@ -37,6 +37,7 @@ from invoicedesk.errors import (
     OutcomeUnknownError,
     RejectedError,
     UnavailableError,
+    staff_words,
 )
 from invoicedesk.journal import TeamJournal, UnavailableJournal
 from invoicedesk.services import Services
@@ -404,7 +405,8 @@ class Controller(QObject):
         if st is None:
             return f"The account '{record.account}' is no longer configured."
         if st.online is False:
-            return f"{record.account} cannot be reached now ({st.message}). Sync (F5) to try again."
+            why = staff_words(st.message).rstrip(".")
+            return f"{record.account} cannot be reached now: {why}. Sync (F5) to try again."
         return None
 
     def _credit_notes(self, account: str) -> bool:
@@ -478,8 +480,8 @@ class Controller(QObject):
                 action,
                 key,
                 "error",
-                f"{ACTION_WORDS[action]} for {what}: no answer came back, so the outcome is unknown "
-                f"({exc}). Check at the service before trying again.",
+                f"{ACTION_WORDS[action]} for {what}: the outcome is unknown. Check at the service "
+                f"before trying again. What happened: {exc}",
             )
         except ConfirmationNeededError as exc:
             report = ActionReport(action, key, "error", str(exc), needs_confirmation=True)

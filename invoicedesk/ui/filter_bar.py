@@ -1,13 +1,16 @@
-"""The row of filters above the list: which records, in which state, when, and a search box.
+"""The filters above the list: which records, in which state, when, a search box, and the
+one-click views of the work waiting ("Needs invoice (12)", "To send (5)"...).
 
 Every change emits ``queryChanged`` with a new :class:`~invoicedesk.cache.Query`; typing in
 the search box waits ~150 ms for a pause first, so a fast typist costs one query, not one per
-key.
+key. The views' counts are worked out by the window off the GUI thread (they are SQL counts
+over the cache) and handed in with :meth:`FilterBar.set_view_counts`.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -17,6 +20,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -30,7 +35,7 @@ STATUS_CHOICES: tuple[tuple[str, str | None, str | None], ...] = (
     ("Any status", None, None),
     ("Paid", None, "paid"),
     ("Pending payment (orders)", "jumpseller", "pending_payment"),
-    ("Canceled (orders)", "jumpseller", "canceled"),
+    ("Cancelled (orders)", "jumpseller", "canceled"),
     ("Abandoned (orders)", "jumpseller", "abandoned"),
     ("Sent (invoices)", "marketplacer", "sent"),
     ("Partially sent (invoices)", "marketplacer", "partially_sent"),
@@ -39,6 +44,32 @@ STATUS_CHOICES: tuple[tuple[str, str | None, str | None], ...] = (
     ("Refunded (invoices)", "marketplacer", "refunded"),
     ("Cancelled (invoices)", "marketplacer", "cancelled"),
 )
+
+
+
+class View(NamedTuple):
+    """A one-click view: the records waiting for one kind of work."""
+
+    name: str  # object name suffix and key
+    label: str
+    needs: tuple[str, ...]  # need codes (``invoicedesk.needs``)
+    tip: str
+
+
+VIEWS: tuple[View, ...] = (
+    View("needsInvoice", "Needs invoice", ("invoice", "check_documents"),
+         "Paid orders without an invoice (and those whose documents need a look first)"),
+    View("toSend", "To send", ("mark_sent",), "Buy Online invoices to mark sent, with tracking"),
+    View("readyForPickup", "Ready for pickup", ("mark_ready",),
+         "Click and Collect invoices to get ready and mark ready for collection"),
+    View("creditNoteOwed", "Credit note owed", ("credit_note",),
+         "Cancelled orders that were invoiced: a credit note is owed"),
+    View("outcomeUnknown", "Outcome unknown", ("outcome_unknown",),
+         "Actions that got no answer: check at the service before retrying"),
+)
+
+# Every need code a view counts.
+VIEW_CODES: tuple[str, ...] = tuple(code for view in VIEWS for code in view.needs)
 
 DATE_CHOICES: tuple[tuple[str, int | None], ...] = (
     ("Any date", None),
@@ -72,9 +103,13 @@ class FilterBar(QWidget):
     def __init__(self, config: Config, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("filterBar")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        layout = QHBoxLayout()
+        layout.setContentsMargins(6, 4, 6, 0)
         layout.setSpacing(6)
+        rows.addLayout(layout)
 
         self.account_combo = QComboBox(objectName="accountFilter")
         self.account_combo.setAccessibleName("Show records from")
@@ -124,6 +159,31 @@ class FilterBar(QWidget):
         layout.addWidget(self.date_to)
         layout.addWidget(self.search_edit, 1)
 
+        views = QHBoxLayout()
+        views.setContentsMargins(6, 0, 6, 2)
+        views.setSpacing(4)
+        views_title = QLabel("Views:")
+        views.addWidget(views_title)
+        # One view at a time (a second click on the view in use leaves it): kept by
+        # ``_view_toggled``, not a button group, so that each view is its own Tab stop.
+        self.view_buttons: dict[str, QToolButton] = {}
+        self.view_counts: dict[str, int | None] = {}
+        for view in VIEWS:
+            button = QToolButton(objectName=f"view_{view.name}")
+            button.setCheckable(True)
+            button.setAutoRaise(True)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setToolTip(view.tip)
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            button.toggled.connect(lambda on, v=view: self._view_toggled(v, on))
+            self.view_buttons[view.name] = button
+            self.view_counts[view.name] = None
+            views.addWidget(button)
+        views.addStretch(1)
+        rows.addLayout(views)
+        self._view: View | None = None
+        self._show_view_labels()
+
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
@@ -131,8 +191,8 @@ class FilterBar(QWidget):
         self.search_edit.textChanged.connect(lambda _t: self._debounce.start())
         self.search_edit.returnPressed.connect(self._emit_now)
         self.account_combo.currentIndexChanged.connect(self._emit_now)
-        self.status_combo.currentIndexChanged.connect(self._emit_now)
-        self.needs_action.toggled.connect(self._emit_now)
+        self.status_combo.currentIndexChanged.connect(self._status_changed)
+        self.needs_action.toggled.connect(self._status_changed)
         self.date_combo.currentIndexChanged.connect(self._date_choice_changed)
         self.date_from.dateChanged.connect(self._emit_now)
         self.date_to.dateChanged.connect(self._emit_now)
@@ -173,7 +233,70 @@ class FilterBar(QWidget):
             search=self.search_edit.text().strip(),
             date_from=date_from,
             date_to=date_to,
+            needs=self._view.needs if self._view is not None else (),
         )
+
+    # ------------------------------------------------------------------ the views
+
+    def views_query(self) -> Query:
+        """What the views' counts count: the records a view would show if clicked now (the
+        accounts, dates and search chosen; a view sets status and "needs action" aside)."""
+        source, account = parse_choice(self.account_combo.currentData())
+        date_from, date_to = self._date_range()
+        return Query(
+            source=source,
+            account=account,
+            search=self.search_edit.text().strip(),
+            date_from=date_from,
+            date_to=date_to,
+        )
+
+    def set_view_counts(self, by_need: dict[str, int]) -> None:
+        """Show the counts, given how many records wait for each need code in :meth:`views_query`."""
+        for view in VIEWS:
+            self.view_counts[view.name] = sum(by_need.get(code, 0) for code in view.needs)
+        self._show_view_labels()
+
+    def current_view(self) -> str | None:
+        return self._view.name if self._view is not None else None
+
+    def _show_view_labels(self) -> None:
+        for view in VIEWS:
+            n = self.view_counts[view.name]
+            button = self.view_buttons[view.name]
+            button.setText(f"{view.label} ({n:,})" if n is not None else view.label)
+            button.setAccessibleName(
+                f"{view.label}: {n:,} records" if n is not None else f"{view.label}: counting"
+            )
+
+    def _view_toggled(self, view: View, on: bool) -> None:
+        if on:
+            for name, button in self.view_buttons.items():
+                if name != view.name and button.isChecked():
+                    button.blockSignals(True)
+                    button.setChecked(False)
+                    button.blockSignals(False)
+            self._view = view
+            # A view is a kind of work: a status or "needs action" choice would only contradict it.
+            for w in (self.status_combo, self.needs_action):
+                w.blockSignals(True)
+            self.status_combo.setCurrentIndex(0)
+            self.needs_action.setChecked(False)
+            for w in (self.status_combo, self.needs_action):
+                w.blockSignals(False)
+        elif self._view is view:
+            self._view = None
+        self._emit_now()
+
+    def _leave_view(self) -> None:
+        """A status or "needs action" choice ends the view in use."""
+        if self._view is None:
+            return
+        button = self.view_buttons[self._view.name]
+        button.blockSignals(True)
+        button.setChecked(False)
+        button.blockSignals(False)
+        self._view = None
 
     def _date_range(self) -> tuple[datetime | None, datetime | None]:
         days = self.date_combo.currentData()
@@ -203,6 +326,7 @@ class FilterBar(QWidget):
         self.date_combo.setCurrentIndex(0)
         self.needs_action.setChecked(False)
         self.search_edit.clear()
+        self._leave_view()
         for w in (
             self.account_combo,
             self.status_combo,
@@ -226,6 +350,10 @@ class FilterBar(QWidget):
     def focus_search(self) -> None:
         self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_edit.selectAll()
+
+    def _status_changed(self) -> None:
+        self._leave_view()
+        self._emit_now()
 
     def _date_choice_changed(self) -> None:
         self._show_custom_dates(self.date_combo.currentData() == -1)

@@ -6,10 +6,12 @@ and whether it can be reached. Work that talks to the network runs in the
 :class:`~invoicedesk.ui.controller.Controller`; the window only starts it and shows what
 came back, in the inline message bar.
 
-This module builds the window and keeps the list and the selection. Three rooms live beside
+This module builds the window and keeps the list and the selection. Four rooms live beside
 it as mixins: :mod:`~invoicedesk.ui.window_status` (status bar, sync progress, account
-states), :mod:`~invoicedesk.ui.window_actions` (run, confirm, retry, Mark Sent) and
-:mod:`~invoicedesk.ui.window_export` (copy and CSV export).
+states, the views' counts), :mod:`~invoicedesk.ui.window_actions` (run, confirm, retry, Mark
+Sent), :mod:`~invoicedesk.ui.window_export` (copy and CSV export) and
+:mod:`~invoicedesk.ui.window_links` (links out to the services, and what happens when no
+browser opens them).
 """
 
 from __future__ import annotations
@@ -18,9 +20,18 @@ import asyncio
 import logging
 from dataclasses import replace
 from functools import partial
+from itertools import pairwise
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QFontMetrics,
+    QKeyEvent,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -65,9 +76,11 @@ from invoicedesk.ui.records_model import (
     record_key,
     warm_up,
 )
+from invoicedesk.ui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
 from invoicedesk.ui.window_actions import RETRY_TIP, RecordActionsMixin
 from invoicedesk.ui.window_export import CopyExportMixin
 from invoicedesk.ui.window_layout import WindowFit, place_window
+from invoicedesk.ui.window_links import LinksMixin
 from invoicedesk.ui.window_status import LIVE_REFRESH_MS, PROGRESS_MS, SyncStatusMixin
 
 log = logging.getLogger(__name__)
@@ -89,11 +102,21 @@ COLUMN_SAMPLES: dict[Column, str] = {
 ACTION_OBJECT_NAMES: dict[str, str] = {str(n): ACTIONS[n].object_name for n in CHANGING}
 
 
+def list_keys() -> list[tuple[str, str]]:
+    """Keys the list handles itself (see ``MainWindow.eventFilter``), for the shortcuts list."""
+    copy = QKeySequence(QKeySequence.StandardKey.Copy).toString(QKeySequence.SequenceFormat.NativeText)
+    return [
+        ("Enter", "Show the selected record's details (from the list)"),
+        (copy, "Copy the selected rows (from the list)"),
+        ("Tab", "Next area: filters, views, list, details, then back to the search"),
+    ]
+
+
 def _source_icon(source: Source) -> object:
     return icon(source.value)
 
 
-class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWindow):
+class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixin, QMainWindow):
     """The combined list, the details of the selected record, and the actions that apply to it."""
 
     closed = Signal()
@@ -126,6 +149,9 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self._progress: dict[str, SyncProgress] = {}
         self._live_dirty = False
         self._count_generation = 0
+        self._view_generation = 0
+        self.url_opener = QDesktopServices.openUrl  # False when no browser answered (see window_links)
+        self.shortcuts_dialog: ShortcutsDialog | None = None
         self._counting: Query | None = None
         self._exports: list[asyncio.Task[int]] = []
         self.export_dialog: QFileDialog | None = None
@@ -142,6 +168,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
 
         self.model.set_query(self.filter_bar.query())
         self._update_count()
+        QTimer.singleShot(0, self._update_view_counts)
         self._update_actions()
         self._update_accounts()
         # Load money formats and the date parser once the window is up, not in the middle
@@ -166,7 +193,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.deep_sync_action = QAction("Sync and re-check older orders", self)
         self.deep_sync_action.setObjectName("deepSyncAction")
         self.deep_sync_action.setToolTip(
-            "Also look for older orders that were paid or canceled since (a few more requests)"
+            "Also look for older orders that were paid or cancelled since (a few more requests)"
         )
         self.sync_menu = QMenu(self)
         self.sync_menu.addAction(self.deep_sync_action)
@@ -197,6 +224,15 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.accounts_action = self._action(
             "Accounts", "accountsAction", "accounts", "Add, change or test store and marketplace accounts"
         )
+        self.open_admin_action = QAction("Open in the service's admin pages", self)
+        self.open_admin_action.setObjectName("openAdminAction")
+        self.open_admin_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.open_admin_action.setToolTip(
+            "Open the selected order in Jumpseller admin, or the invoice in the Marketplacer portal"
+        )
+        self.shortcuts_action = QAction("Keyboard shortcuts", self)
+        self.shortcuts_action.setObjectName("shortcutsAction")
+        self.shortcuts_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
         for act in (
             self.sync_action,
             *self.action_buttons.values(),
@@ -204,6 +240,8 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
             self.retry_action,
             self.export_action,
             self.accounts_action,
+            self.open_admin_action,
+            self.shortcuts_action,
         ):
             self.addAction(act)
 
@@ -222,6 +260,16 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         tb.addAction(self.export_action)
         tb.addAction(self.accounts_action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        record_menu = self.menuBar().addMenu("&Record")
+        record_menu.setObjectName("recordMenu")
+        for act in (*self.action_buttons.values(), self.check_action, self.retry_action):
+            record_menu.addAction(act)
+        record_menu.addSeparator()
+        record_menu.addAction(self.open_admin_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.setObjectName("helpMenu")
+        help_menu.addAction(self.shortcuts_action)
+        self.help_menu = help_menu
         self.toolbar = tb
         names = {
             self.sync_action: "syncButton",
@@ -259,6 +307,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.filter_bar = FilterBar(self.services.config, central)
         layout.addWidget(self.filter_bar)
 
+        # Its space is kept while no message shows: the list below never moves (message_bar.py).
         self.message_bar = MessageBar(central)
         layout.addWidget(self.message_bar)
 
@@ -272,6 +321,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list for the details
         self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         vh = self.table.verticalHeader()
         vh.setVisible(False)
@@ -318,24 +368,62 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self._apply_tones()
 
     def _make_detail_pane(self) -> DetailPane:
-        pane = DetailPane(self, locale=money_locale())
+        pane = DetailPane(self, url_opener=lambda url: self.url_opener(url), locale=money_locale())
         pane.setMinimumWidth(320)
+        pane.admin_link = lambda record: self._admin_link(record.summary().source.value,
+                                                          record.summary().account, record.summary().id)
         return pane
 
     def _build_shortcuts(self) -> None:
         self.find_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        self.find_shortcut.setWhatsThis("Search")
         self.find_shortcut.activated.connect(self.filter_bar.focus_search)
         # Ctrl+Q quits everywhere (Qt's Quit key is empty on some desktops); closing goes
         # through closeEvent, so settings are saved and running work is shut down as usual.
         self.quit_shortcut = QShortcut(QKeySequence("Ctrl+Q"), self)
         self.quit_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.quit_shortcut.setWhatsThis("Quit InvoiceDesk")
         self.quit_shortcut.activated.connect(self.close)
         # Esc: in the search box it clears the search; anywhere else it returns to the list.
         self.escape_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.escape_shortcut.setWhatsThis("Clear the search, or go back to the list")
         self.escape_shortcut.activated.connect(self.back_to_list)
         # Enter and Ctrl+C on the list: an event filter, because the view handles both keys
         # itself (Enter starts editing, Ctrl+C copies one cell) before a widget shortcut fires.
         self.table.installEventFilter(self)
+        self._build_tab_order()
+
+    def _build_tab_order(self) -> None:
+        """Tab goes filters → views → message → list → details, then back to the search."""
+        fb = self.filter_bar
+        chain: list[QWidget] = [
+            fb.search_edit,
+            fb.account_combo,
+            fb.status_combo,
+            fb.needs_action,
+            fb.date_combo,
+            fb.date_from,
+            fb.date_to,
+            *fb.view_buttons.values(),
+            self.message_bar.label,
+            self.message_bar.copy_button,
+            self.message_bar.close_button,
+            self.table,
+            self.detail.scroll_area,
+            fb.search_edit,
+        ]
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help → Keyboard shortcuts: the list is read from the window's actions each time."""
+        if self.shortcuts_dialog is not None:
+            self.shortcuts_dialog.close()
+            self.shortcuts_dialog.deleteLater()
+        dialog = ShortcutsDialog(shortcut_rows(self, list_keys()), self)
+        self.shortcuts_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _connect(self) -> None:
         c = self.controller
@@ -354,7 +442,11 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.welcome.addStore.connect(partial(self.open_accounts, add="jumpseller"))
         self.welcome.addSeller.connect(partial(self.open_accounts, add="marketplacer"))
         self.welcome.tryDemo.connect(self.try_demo)
-        self.message_bar.linkActivated.connect(self._open_link)
+        self.message_bar.linkActivated.connect(self.open_link)
+        self.detail.urlFailed.connect(self._link_failed)
+        self.open_admin_action.triggered.connect(self.open_admin)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.table.doubleClicked.connect(self._on_double_click)
 
         self.filter_bar.queryChanged.connect(self._on_query_changed)
         self.model.modelAboutToBeReset.connect(self._before_reset)
@@ -381,7 +473,12 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self.filter_bar.needs_action.toggled.connect(self.new_records.filter_changed)
         c.actionStarted.connect(lambda _a, _k: self._update_actions())
         c.actionFinished.connect(self._on_action_finished)
+        # The outcome shown just now is about that record: it goes when another one is shown.
+        c.actionFinished.connect(lambda report: self.message_bar.tie_to_record(report.key))
+        c.actionFinished.connect(lambda _r: self._update_view_counts())
         c.recordsChanged.connect(self._on_records_changed)
+        c.teamChanged.connect(lambda _keys: self._update_view_counts())
+        self.filter_bar.queryChanged.connect(lambda _q: self._update_view_counts())
         c.teamChanged.connect(self._on_team_changed)
 
         self._live = QTimer(self)
@@ -483,6 +580,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
 
     def _select_key(self, key: Key | None) -> None:
         self._key = key
+        self.message_bar.record_shown(key)
         self._load_record()
 
     def _load_record(self) -> None:
@@ -591,7 +689,9 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         return super().eventFilter(watched, event)
 
     def focus_details(self) -> None:
-        self.detail.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        target = self.detail.focus_target()
+        if target is not None:
+            target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     # ================================================================== accounts
 

@@ -486,7 +486,7 @@ class RecordsModel(QAbstractTableModel):
                 tip += f"\n{s.problems_count} field(s) arrived in an unexpected form; see the details."
             return tip
         if col == Column.CUSTOMER:
-            return s.email or None
+            return "\n".join(p for p in (s.customer, s.email) if p) or None
         if col == Column.TOTAL and s.total is not None:
             return f"{s.total} {s.currency}".strip()
         if col == Column.STATUS and s.status_label and s.status_label != status_label(s):

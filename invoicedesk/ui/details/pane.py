@@ -17,6 +17,7 @@ open in the browser through an injectable opener, and each section has an access
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -215,6 +216,8 @@ class DetailPane(QWidget):
     """
 
     urlActivated = Signal(str)
+    # A link staff clicked did not open (no browser answered): the window offers to copy it.
+    urlFailed = Signal(str)
 
     def __init__(
         self,
@@ -227,6 +230,8 @@ class DetailPane(QWidget):
         self.setObjectName("detailPane")
         self.setAccessibleName("Details of the selected order or invoice")
         self.url_opener: UrlOpener = url_opener or QDesktopServices.openUrl
+        # (label, address) of a record in its service's admin pages; set by the window.
+        self.admin_link: Callable[[Order | Invoice], tuple[str, str] | None] = lambda _r: None
         self._money = Money(locale)
         self.record: Order | Invoice | None = None
         self.history: list[JournalEntry] = []
@@ -245,9 +250,15 @@ class DetailPane(QWidget):
         self._scroll.setWidget(self._build_content())
         self._stack.addWidget(self._scroll)
         self._scroll.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # arrow keys and Page Down scroll
-        self.setFocusProxy(self._scroll)
+        # The empty pane takes no focus: Tab must not land in a scroll area nobody can see.
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._built = True
         self.show_record(None, [])
+
+    @property
+    def scroll_area(self) -> QScrollArea:
+        """The pane's one stop in the Tab order (arrows and Page Down scroll it)."""
+        return self._scroll
 
     @property
     def money_locale(self) -> str:
@@ -376,6 +387,11 @@ class DetailPane(QWidget):
         layout.addWidget(self.notes_section)
 
         layout.addStretch(1)
+        # One Tab stop for the whole pane (its scroll area): the texts and tables inside are
+        # still selectable with the mouse, but Tab does not walk through each of them.
+        for child in content.findChildren(QWidget):
+            if child.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                child.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         return content
 
     def _build_header(self) -> QFrame:
@@ -406,6 +422,8 @@ class DetailPane(QWidget):
         head.addWidget(self.meta)
         self.totals = self._label("detailTotals", "Totals")
         head.addWidget(self.totals)
+        self.admin_label = self._label("adminLink", "Open the record in its service")
+        head.addWidget(self.admin_label)
         return self.header
 
     # ------------------------------------------------------------------ colours
@@ -439,7 +457,8 @@ class DetailPane(QWidget):
         self.urlActivated.emit(url)
         qurl = QUrl(url.strip())
         if is_web_url(url) and qurl.isValid():
-            self.url_opener(qurl)
+            if self.url_opener(qurl) is False:
+                self.urlFailed.emit(url)
         else:
             log.warning("Not opening a link that is not a web address.")
 
@@ -452,6 +471,8 @@ class DetailPane(QWidget):
         self.preview = None
         if record is None:
             self._stack.setCurrentIndex(0)
+            self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.setFocusProxy(None)
             return
         if isinstance(record, Order):
             view = order_view(record, self._money)
@@ -461,8 +482,23 @@ class DetailPane(QWidget):
         self._show_history(self.history)
         self._show_problems(record.problems)
         self._apply_tones()
+        self._show_admin_link(record)
         self._scroll.verticalScrollBar().setValue(0)
         self._stack.setCurrentIndex(1)
+        self._scroll.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFocusProxy(self._scroll)
+
+    def focus_target(self) -> QWidget | None:
+        """What takes focus in the pane: its scroll area while a record shows, else nothing."""
+        return self._scroll if self.record is not None else None
+
+    def _show_admin_link(self, record: Order | Invoice) -> None:
+        link = self.admin_link(record)
+        self.admin_label.setVisible(link is not None)
+        if link is not None:
+            label, url = link
+            self.admin_label.setText(f'<a href="{html.escape(url, quote=True)}">{html.escape(label)} ↗</a>')
+            self.admin_label.setToolTip(url)
 
     def _show_view(self, view: RecordView) -> None:
         self.source_icon.setPixmap(icon(view.icon).pixmap(28, 28))
