@@ -342,7 +342,7 @@ class RecordActionsMixin:
             if rec is None:
                 candidates.append((s, "no longer in the list"))
                 continue
-            candidates.append((rec.summary(), self.controller.refusal(rec, action)))
+            candidates.append((s, self.controller.refusal(rec, action)))  # s: with its needs-action
         self._ask_plan(make_plan(action, candidates))
 
     def ask_invoice_all_pending(self) -> None:
