@@ -106,16 +106,15 @@ class RecordActionsMixin:
 
         def addAction(self, action: QAction) -> None: ...
 
+        def _action(self, text: str, name: str, icon_name: str, tip: str) -> QAction: ...
+
     def _build_bulk(self) -> None:
         """"Invoice All Pending" in the toolbar, and the buttons following the whole selection."""
         self.bulk_runner = None
         self.bulk_progress = None
         self._skip_asking = set()
-        act = QAction("Invoice All Pending…", self)  # type: ignore[arg-type]
-        act.setObjectName("invoiceAllPendingAction")
+        act = self._action("Invoice All Pending…", "invoiceAllPendingAction", "invoice", INVOICE_ALL_TIP)
         act.setShortcut(QKeySequence("Ctrl+Shift+I"))
-        act.setToolTip(INVOICE_ALL_TIP)
-        act.setStatusTip(INVOICE_ALL_TIP)
         act.triggered.connect(self.ask_invoice_all_pending)
         self.invoice_all_action = act
         self.addAction(act)
