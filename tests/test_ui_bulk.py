@@ -33,7 +33,7 @@ from invoicedesk.sandbox import Sandbox
 from invoicedesk.ui.records_model import Column, RecordsModel
 from tests.ui_helpers import Desk, answer, copy_cache, make_desk, sync_in_thread
 
-SHOP = {"seed": 5, "orders": 60, "invoices": 10, "stores": 1, "sellers": 1, "rate_limits": False}
+SHOP = {"seed": 5, "orders": 60, "invoices": 30, "stores": 1, "sellers": 1, "rate_limits": False}
 WAIT = 20_000
 
 
@@ -270,6 +270,65 @@ def test_invoice_all_pending_invoices_every_owed_order_once(qtbot, qrun, tmp_pat
     finally:
         _close(qrun, desk)
         own.sandbox.stop()
+
+
+def test_two_click_and_collect_invoices_are_marked_ready_after_one_question(qtbot, desk: Desk) -> None:
+    w, sb = desk.window, desk.sandbox
+    rows = rows_needing(desk, "Mark ready")[:2]
+    assert len(rows) == 2, "the shop needs two paid Click and Collect invoices"
+    ids = [row_id(desk, r) for r in rows]
+    select_rows(desk, rows)
+    assert w.mark_ready_action.isEnabled() and not w.create_invoice_action.isEnabled()
+    assert not w.mark_sent_action.isEnabled() and "one invoice at a time" in w.mark_sent_action.toolTip()
+
+    w.mark_ready_action.trigger()
+    assert answer(qtbot, w).startswith("Mark 2 invoices ready for collection for ")
+    assert wait_bulk_done(qtbot, desk) == "2 marked ready."
+    seller = sb.sellers[0].name
+    states = {i["id"]: i["attributes"]["status"] for i in sb.truth_invoices(seller)}
+    assert [states[i] for i in ids] == ["ready", "ready"]
+
+
+def test_while_the_first_sync_runs_unread_orders_say_checking_never_create_invoice(
+    qtbot, qrun, tmp_path: Path
+) -> None:
+    """Orders arrive from the listing before their documents are read: meanwhile they read
+    "Checking…", so an order that already has its invoice never offers another."""
+    sb = Sandbox(seed=4, orders=30, invoices=2, stores=1, sellers=1, rate_limits=False)
+    sb.start()
+    desk = make_desk(sb, tmp_path / "data", sync_on_start=False)
+    w = desk.window
+    try:
+        w.show()
+        qtbot.waitExposed(w)
+        store = sb.stores[0].login
+        invoiced = {str(oid) for oid, docs in sb.truth_documents(store).items() if docs}
+        sb.inject("jumpseller", "latency", delay=0.3)  # every request slow: the documents come late
+        seen: list[tuple[str, str]] = []
+
+        def look() -> None:
+            model = w.model
+            for r in range(model.rowCount()):
+                s = model.summary(r)
+                if s is not None and s.source is Source.JUMPSELLER:
+                    seen.append((s.id, str(model.data(model.index(r, Column.NEEDS_ACTION)))))
+
+        w.model.modelReset.connect(look)
+        w.model.dataChanged.connect(lambda *_: look())
+        with qtbot.waitSignal(w.controller.syncFinished, timeout=60_000):
+            w.start_sync()
+            qtbot.waitUntil(lambda: any(text == "Checking…" for _i, text in seen), timeout=30_000)
+            sb.clear_faults("jumpseller")
+        assert not [i for i, text in seen if i in invoiced and text == "Create invoice"]
+        look()
+        assert "Checking…" not in {text for _i, text in seen[-w.model.rowCount():]}
+    finally:
+        qrun(w.shutdown())
+        qrun(desk.services.aclose())
+        w.close()
+        desk.cache.close()
+        w.deleteLater()
+        sb.stop()
 
 
 def test_an_order_not_checked_yet_reads_checking_while_a_sync_runs(qtbot, tmp_path: Path) -> None:
