@@ -238,6 +238,37 @@ def test_dont_ask_again_skips_the_question_next_time(qtbot, qrun, shop: Shop, tm
         _close(qrun, desk)
 
 
+def test_after_a_failed_try_create_invoice_asks_again_with_the_services_words(
+    qtbot, qrun, shop: Shop, tmp_path: Path
+) -> None:
+    """"Don't ask again" was ticked, but the last try failed: the next one is not sent
+    blindly, the question quotes what came back."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("confirm/skip/invoice", True)
+    desk = _open(qtbot, qrun, shop, tmp_path / "data", settings=settings)
+    try:
+        w, sb = desk.window, desk.sandbox
+        order = row_id(desk, rows_needing(desk, "Create invoice")[-11])
+        assert w.select_record("jumpseller", login(desk), order)
+        sb.inject("invoicing", "429", count=20)
+        with qtbot.waitSignal(w.controller.actionFinished, timeout=WAIT) as first:
+            w.create_invoice_action.trigger()  # not asked: "Don't ask again"
+        sb.clear_faults("invoicing")
+        assert first.args[0].kind == "error"
+        assert desk.cache.journal("jumpseller", login(desk), order)[-1].state == "failed"
+        assert made_for(sb, login(desk), order) == 0
+
+        w.create_invoice_action.trigger()
+        assert w.confirm_box is not None
+        with qtbot.waitSignal(w.controller.actionFinished, timeout=WAIT) as second:
+            asked = answer(qtbot, w)
+        assert asked.startswith("The last Create Invoice for it did not go through: ")
+        assert second.args[0].kind == "success"
+        assert made_for(sb, login(desk), order) == 1
+    finally:
+        _close(qrun, desk)
+
+
 def test_invoice_all_pending_invoices_every_owed_order_once(qtbot, qrun, tmp_path: Path) -> None:
     from tests.store_helpers import paid_orders
 

@@ -273,7 +273,7 @@ class RecordActionsMixin:
         text = question(action, rec.summary(), money_locale())
         if failed is not None:
             words = ACTION_WORDS[action]
-            text = f"The last {words} for it was refused: {failed}\n\n{text} It may be refused again."
+            text = f"The last {words} for it did not go through: {failed}\n\n{text}"
         self._confirm(
             f"{ACTION_WORDS[action]}?",
             text,
