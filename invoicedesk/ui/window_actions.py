@@ -341,7 +341,11 @@ class RecordActionsMixin:
             if rec is None:
                 candidates.append((s, "no longer in the list"))
                 continue
-            candidates.append((s, self.controller.refusal(rec, action)))  # s: with its needs-action
+            reason = self.controller.refusal(rec, action)
+            if reason is None and action == "invoice" and isinstance(rec, Order) and rec.unreadable_documents:
+                # One at a time: staff look at the documents and confirm (the single action asks).
+                reason = needs_label("check_documents")
+            candidates.append((s, reason))  # s: the list's record, with its needs-action
         self._ask_plan(make_plan(action, candidates))
 
     def ask_invoice_all_pending(self) -> None:
