@@ -76,18 +76,24 @@ class BulkRunner(QObject):
                 self.progressed.emit(
                     i, total, f"{headline(plan)}: {i + 1:,} of {total:,}, {_noun(summary)} {summary.id}…"
                 )
-                await self._one(summary)
+                if not await self._one(summary):  # the window is closing: start nothing more
+                    result.cancelled = True
+                    result.not_started = list(plan.todo[i:])
+                    break
             self.progressed.emit(result.finished, total, "")
         finally:
             self.finished.emit(result)
         return result
 
-    async def _one(self, summary: Summary) -> None:
+    async def _one(self, summary: Summary) -> bool:
+        """Run one record and count how it ended; ``False`` when it could not even start."""
         result = self.result
         task = self.controller.run_action(self.plan.action, summary)  # type: ignore[arg-type]
         if task is None:
+            if not self.controller.is_busy(record_key(summary)):
+                return False
             result.failed.append((summary, "another action was running on it"))
-            return
+            return True
         report = await task
         state = report.outcome.state if report.outcome is not None else ""
         if report.kind == "success":
@@ -98,6 +104,7 @@ class BulkRunner(QObject):
             result.unknown.append((summary, _why(summary, report)))
         else:
             result.failed.append((summary, _why(summary, report)))
+        return True
 
     def _unknown(self, summary: Summary) -> bool:
         record = self.controller.cache.get(*record_key(summary))
