@@ -24,7 +24,7 @@ from invoicedesk.config import Config, KeyringSecrets, SecretSource, load_config
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.journal import Journal, TeamJournal, UnavailableJournal
 from invoicedesk.logs import setup_logging
-from invoicedesk.needs import label
+from invoicedesk.needs import INVOICE_OWED, INVOICE_REFUSED, label
 from invoicedesk.paths import data_dir, describe_file_error, describe_folder_error, log_dir
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
@@ -525,20 +525,29 @@ async def _invoice(args: argparse.Namespace, cfg: Config, actions: Actions, cach
     # one line instead of failing once per order.
     configured = {a.name for a in cfg.jumpseller}
     for gone in sorted({s.account for s in pending} - configured):
-        count = sum(1 for s in pending if s.account == gone and s.needs_action in ("invoice", "not_checked"))
+        count = sum(1 for s in pending if s.account == gone and s.needs_action in INVOICE_OWED)
         _err(f"skipping {count} cached orders of '{gone}': the account is no longer configured")
     pending = [s for s in pending if s.account in configured]
     # Orders whose documents were not read yet are read right before acting: the claim decides.
-    todo = [s for s in pending if s.needs_action in ("invoice", "not_checked")]
+    todo = [s for s in pending if s.needs_action in INVOICE_OWED]
     # Outcomes still unknown from earlier runs keep the run from reporting success until staff
     # have checked them (``invoicedesk check ORDER``).
     unknown = sum(1 for s in pending if s.needs_action == "outcome_unknown")
-    skipped = [s for s in pending if s.needs_action == "check_documents"]
+    skipped = [s for s in pending if s.needs_action in ("check_documents", *INVOICE_REFUSED)]
     for s in skipped:
-        _err(
-            f"{s.account} order {s.id}: skipped: it carries documents whose type cannot be read; "
-            "look at them, then run 'invoicedesk invoice --confirm-documents' for it if none is an invoice"
-        )
+        if s.needs_action == "check_documents":
+            _err(
+                f"{s.account} order {s.id}: skipped: it carries documents whose type cannot be "
+                "read; look at them, then run 'invoicedesk invoice --confirm-documents' for it if "
+                "none is an invoice"
+            )
+        else:
+            # Refused by the invoicing rules as it stands (a business without a tax ID, amounts
+            # that do not add up): owed, not done, so the run does not report success.
+            _err(
+                f"{s.account} order {s.id}: skipped: {label(s.needs_action)}; "
+                "fix the order in Jumpseller, then sync"
+            )
     done = failed = 0
     for s in todo:
         try:

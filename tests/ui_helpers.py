@@ -103,3 +103,29 @@ def make_desk(
         sync_on_start=sync_on_start,
     )
     return Desk(window, services, cache, sb)
+
+
+def answer(qtbot: Any, window: Any, *, yes: bool = True, dont_ask_again: bool = False) -> str:
+    """Answer the window's open question (an action's confirmation); returns what it asked.
+
+    ``yes`` presses the box's go button (its accept role), else Cancel; ``dont_ask_again``
+    ticks "Don't ask again" first.
+    """
+    from PySide6.QtWidgets import QMessageBox
+
+    qtbot.waitUntil(lambda: window.confirm_box is not None and window.confirm_box.isVisible(), timeout=5_000)
+    box = window.confirm_box
+    text = str(box.text())
+    if dont_ask_again:
+        from PySide6.QtWidgets import QCheckBox
+
+        check = box.findChild(QCheckBox, "dontAskAgain")
+        assert check is not None, "this question offers no \"Don't ask again\""
+        check.setChecked(True)
+    if yes:
+        go = next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole)
+        go.click()
+    else:
+        box.button(QMessageBox.StandardButton.Cancel).click()
+    qtbot.waitUntil(lambda: window.confirm_box is not box, timeout=5_000)
+    return text

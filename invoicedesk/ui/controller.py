@@ -40,6 +40,7 @@ from invoicedesk.errors import (
     staff_words,
 )
 from invoicedesk.journal import TeamJournal, UnavailableJournal
+from invoicedesk.needs import invoice_refusal
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress, SyncResult
 from invoicedesk.team.db import TeamDB
@@ -401,6 +402,10 @@ class Controller(QObject):
             reason = refusal_for(record, action, credit_note_configured=self._credit_notes(record.account))
             if reason:
                 return reason
+            if action == "invoice" and isinstance(record, Order):
+                refused = invoice_refusal(record)  # the same rule the list's Needs action shows
+                if refused is not None:
+                    return refused[1]
         st = self._states.get(record.account)
         if st is None:
             return f"The account '{record.account}' is no longer configured."
@@ -420,6 +425,16 @@ class Controller(QObject):
             if entry.state == "unknown":
                 return entry.action
         return None
+
+    def last_failure(self, record: Order | Invoice, action: str) -> str | None:
+        """The service's words when the record's last journal entry is ``action`` ending
+        ``failed`` (refused, or never reached): a new try is asked about, never sent blindly."""
+        s = record.summary()
+        entries = self.cache.journal(s.source.value, s.account, s.id)
+        last = entries[-1] if entries else None
+        if last is None or last.action != action or last.state != "failed":
+            return None
+        return last.message or "no reason was given."
 
     def run_action(
         self, action: ActionName, summary: Summary, **kwargs: str

@@ -161,6 +161,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         self._build_actions()
         self._build_toolbar()
         self._build_central()
+        self._build_bulk()
         self._build_status_bar()
         self._build_shortcuts()
         self._connect()
@@ -457,6 +458,8 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         c.syncStarted.connect(self._on_sync_started)
         c.syncProgress.connect(self._on_sync_progress)
         c.syncFinished.connect(self._on_sync_finished)
+        c.syncStarted.connect(partial(self.model.set_syncing, True))
+        c.syncFinished.connect(lambda _results: self.model.set_syncing(False))
         c.accountsChanged.connect(self._update_accounts)
         c.accountsChanged.connect(self._show_welcome_or_list)
         self.new_records = NewToActOn(

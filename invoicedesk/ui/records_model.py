@@ -137,8 +137,9 @@ def warm_up(locale: str) -> None:
     datetime.strptime("2000-01-01", "%Y-%m-%d")
 
 
-def display_texts(summary: Summary, locale: str) -> tuple[str, ...]:
-    """The row as staff read it, one string per column (also Ctrl+C and the CSV export)."""
+def display_texts(summary: Summary, locale: str, *, syncing: bool = False) -> tuple[str, ...]:
+    """The row as staff read it, one string per column (also Ctrl+C and the CSV export);
+    ``syncing``: an order whose documents are not read yet says "Checking…"."""
     return (
         SOURCE_LABELS.get(summary.source, summary.source.value),
         summary.account,
@@ -149,7 +150,7 @@ def display_texts(summary: Summary, locale: str) -> tuple[str, ...]:
         status_label(summary),
         delivery_label(summary),
         summary.invoice_public_id,
-        needs_label(summary.needs_action) if summary.needs_action else "",
+        needs_label(summary.needs_action, syncing=syncing) if summary.needs_action else "",
     )
 
 
@@ -203,6 +204,7 @@ class RecordsModel(QAbstractTableModel):
         self._exhausted = True
         self._loaded = False
         self._count: int | None = None
+        self._syncing = False
         self._bold = QFont()
         self._bold.setBold(True)
         self._align_right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -245,6 +247,17 @@ class RecordsModel(QAbstractTableModel):
         """A count made elsewhere (off the GUI thread) for ``query``; ignored if it changed since."""
         if query == self._query:
             self._count = count
+
+    def set_syncing(self, syncing: bool) -> None:
+        """A sync started or ended: orders not checked yet read "Checking…" only meanwhile."""
+        if syncing == self._syncing:
+            return
+        self._syncing = syncing
+        rows = [i for i, line in enumerate(self._lines) if line.summary.needs_action == "not_checked"]
+        for i in rows:
+            self._lines[i].texts = None
+        if rows:
+            self.dataChanged.emit(self.index(min(rows), _NEEDS_COL), self.index(max(rows), _NEEDS_COL))
 
     def loaded_count(self) -> int:
         return len(self._lines)
@@ -358,7 +371,7 @@ class RecordsModel(QAbstractTableModel):
     def texts(self, row: int) -> tuple[str, ...]:
         line = self._lines[row]
         if line.texts is None:
-            line.texts = display_texts(line.summary, self._locale)
+            line.texts = display_texts(line.summary, self._locale, syncing=self._syncing)
         return line.texts
 
     def iter_rows(self) -> Iterator[Row]:
@@ -420,7 +433,7 @@ class RecordsModel(QAbstractTableModel):
         if role == _DISPLAY:
             texts = line.texts
             if texts is None:
-                texts = line.texts = display_texts(line.summary, self._locale)
+                texts = line.texts = display_texts(line.summary, self._locale, syncing=self._syncing)
             text = texts[col]
             # A cell shows a few dozen characters; eliding a 10 MB name took seconds per paint.
             return text if len(text) <= _CELL_LIMIT else capped(text, _CELL_LIMIT)
@@ -431,7 +444,7 @@ class RecordsModel(QAbstractTableModel):
         if role == _FONT:
             return self._bold if col == _NEEDS_COL and line.summary.needs_action else None
         if role == _TOOLTIP:
-            tip = self._tooltip(line.summary, Column(col))
+            tip = self._tooltip(line.summary, Column(col), self._syncing)
             return capped(tip, _CELL_LIMIT) if tip else tip
         if role == _SORT:
             return self._sort_value(line.summary, Column(col))
@@ -479,7 +492,7 @@ class RecordsModel(QAbstractTableModel):
         }[col]
 
     @staticmethod
-    def _tooltip(s: Summary, col: Column) -> str | None:
+    def _tooltip(s: Summary, col: Column, syncing: bool = False) -> str | None:
         if col == Column.SOURCE:
             tip = SOURCE_TIPS.get(s.source, s.source.value)
             if s.problems_count:
@@ -494,5 +507,5 @@ class RecordsModel(QAbstractTableModel):
         if col == Column.INVOICE:
             return s.invoice_url or None
         if col == Column.NEEDS_ACTION and s.needs_action:
-            return needs_label(s.needs_action)
+            return needs_label(s.needs_action, syncing=syncing)
         return None
