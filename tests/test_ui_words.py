@@ -26,7 +26,7 @@ from invoicedesk.sync import SyncResult
 from invoicedesk.transport.policy import RequestPolicy, RetryConfig
 from invoicedesk.ui.details.links import admin_link
 from invoicedesk.ui.filter_bar import VIEWS
-from tests.ui_helpers import Desk, copy_cache, make_desk, sync_in_thread
+from tests.ui_helpers import Desk, answer, copy_cache, make_desk, sync_in_thread
 
 SHOP = {"seed": 3, "orders": 40, "invoices": 40, "stores": 1, "sellers": 1, "rate_limits": False}
 WAIT = 20_000
@@ -176,6 +176,7 @@ def test_an_action_message_goes_when_another_record_is_shown(qtbot, desk: Desk) 
     desk.sandbox.inject("invoicing", "500")  # the invoicing service fails on this one
     with qtbot.waitSignal(w.controller.actionFinished, timeout=WAIT) as done:
         w.create_invoice_action.trigger()
+        answer(qtbot, w)
     assert done.args[0].kind == "error"
     shown = w.message_bar.shown_text()
     assert f"order {first}" in shown and "outcome is unknown" in shown

@@ -244,6 +244,10 @@ class WindowFit(QObject):
             )
             if self.toolbar.toolButtonStyle() != style:
                 self.toolbar.setToolButtonStyle(style)
+            if wanted == Qt.Orientation.Vertical and self.toolbar.sizeHint().width() > width:
+                # Still too wide (a small screen, large fonts): icons only, each named in its
+                # tooltip, rather than buttons hidden behind the overflow arrow.
+                self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
 
     def _set_sizes(self) -> None:
         s = self.splitter
