@@ -140,6 +140,72 @@ def test_help_lists_every_keyboard_shortcut_from_the_actions(qtbot, desk: Desk) 
     dialog.close()
 
 
+def _keys(qtbot, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    """One key press where the keyboard is now, as staff's fingers would send it."""
+    qtbot.keyClick(QApplication.focusWidget(), key, modifier)
+
+
+def test_keyboard_only_find_open_invoice_next(qtbot, desk: Desk) -> None:
+    """Find an order, read it, invoice it and go on to the next one without the mouse:
+    Ctrl+F, type, Enter → the list at the match; Enter → its details; Ctrl+I → the question,
+    Tab to its go button, Space; Esc → back to the list; Down → the next order."""
+    w = desk.window
+    sb = desk.sandbox
+    owed = [r.summary.id for r in desk.cache.iter_all(Query(source="jumpseller", needs=("invoice",)))]
+    target = owed[len(owed) // 2]  # not one the other stories here invoice (they share the shop)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    w.table.setFocus()
+
+    # Find.
+    _keys(qtbot, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is w.filter_bar.search_edit
+    qtbot.keyClicks(w.filter_bar.search_edit, target)
+    _keys(qtbot, Qt.Key.Key_Return)
+    assert w.model.query.search == target
+    assert QApplication.focusWidget() is w.table
+    qtbot.waitUntil(lambda: w.selected_record is not None and str(w.selected_record.id) == target, timeout=WAIT)
+
+    # Open: the details take the keyboard.
+    _keys(qtbot, Qt.Key.Key_Return)
+    assert w.detail.isAncestorOf(QApplication.focusWidget()) or w.detail.hasFocus()
+    assert w.detail.record is not None and str(w.detail.record.id) == target
+
+    # Invoice: the question comes with Cancel as its default; Tab reaches the go button.
+    before = sum(1 for r in sb.invoices_created(desk.login) if str(r["order_id"]) == target)
+    _keys(qtbot, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.confirm_box is not None and w.confirm_box.isVisible(), timeout=WAIT)
+    box = w.confirm_box
+    qtbot.waitUntil(box.isActiveWindow, timeout=WAIT)  # the question has the keyboard
+    go = next(b for b in box.buttons() if box.buttonRole(b) == box.ButtonRole.AcceptRole)
+    for _ in range(6):
+        if QApplication.focusWidget() is go:
+            break
+        _keys(qtbot, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is go, "Tab never reached the question's go button"
+    with qtbot.waitSignal(w.controller.actionFinished, timeout=WAIT) as done:
+        _keys(qtbot, Qt.Key.Key_Space)
+    assert done.args[0].kind == "success"
+    made = [r for r in sb.invoices_created(desk.login) if str(r["order_id"]) == target]
+    assert len(made) == before + 1 == 1
+
+    # Next: Esc back to the list (the search is kept), Esc again in the search clears it,
+    # and Down goes on to the next order.
+    qtbot.waitUntil(lambda: w.confirm_box is None and QApplication.activeModalWidget() is None)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    _keys(qtbot, Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is w.table
+    _keys(qtbot, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    _keys(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: w.model.query.search == "", timeout=WAIT)
+    _keys(qtbot, Qt.Key.Key_Down)
+    assert QApplication.focusWidget() is w.table
+    assert w.selected_record is not None and str(w.selected_record.id) == target  # kept, found again
+    _keys(qtbot, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: w.selected_record is not None and str(w.selected_record.id) != target, timeout=WAIT)
+
+
 # ----------------------------------------------------------------------------- messages
 
 

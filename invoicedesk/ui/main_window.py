@@ -109,6 +109,7 @@ def list_keys() -> list[tuple[str, str]]:
         ("Enter", "Show the selected record's details (from the list)"),
         (copy, "Copy the selected rows (from the list)"),
         ("Tab", "Next area: filters, views, list, details, then back to the search"),
+        ("Enter / Down", "From the search box: on to the list, at the first match"),
     ]
 
 
@@ -392,6 +393,9 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         # Enter and Ctrl+C on the list: an event filter, because the view handles both keys
         # itself (Enter starts editing, Ctrl+C copies one cell) before a widget shortcut fires.
         self.table.installEventFilter(self)
+        # Enter (after applying the search at once) and Down in the search box go on to the list.
+        self.filter_bar.search_edit.installEventFilter(self)
+        self.filter_bar.search_edit.returnPressed.connect(self.search_to_list)
         self._build_tab_order()
 
     def _build_tab_order(self) -> None:
@@ -680,7 +684,37 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
             return
         self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def search_to_list(self) -> None:
+        """From the search box to the list: the record whose number was typed in full, else the
+        record staff were on if it matches, else the first match."""
+        if self.model.rowCount() == 0:
+            return
+        sm = self.table.selectionModel()
+        current = self.table.currentIndex()
+        typed = self.filter_bar.search_edit.text().strip()
+        # A number typed in full: that record, wherever the sort put it among the first page.
+        rows = range(min(self.model.rowCount(), PAGE_SIZE))
+        exact = next((r for r in rows if (s := self.model.summary(r)) and s.id == typed), None)
+        if exact is not None:
+            row = exact
+        else:
+            row = current.row() if current.isValid() and sm.isRowSelected(current.row()) else 0
+        sm.setCurrentIndex(
+            self.model.index(row, Column.ID),  # never hidden on a narrow window
+            sm.SelectionFlag.ClearAndSelect | sm.SelectionFlag.Rows,
+        )
+        self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.filter_bar.search_edit
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+            and not event.modifiers()
+        ):
+            self.search_to_list()
+            return True
         if watched is self.table and event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
             if event.matches(QKeySequence.StandardKey.Copy):

@@ -227,6 +227,7 @@ class RecordActionsMixin:
         box.finished.connect(done)
         self.confirm_box = box
         box.open()
+        box.activateWindow()  # the keyboard goes to the question (some window managers don't)
 
     def ask_retry(self) -> None:
         """After an unknown outcome: send again only once staff accept the named risk."""
