@@ -93,6 +93,9 @@ def test_a_first_start_shows_the_welcome_with_three_ways_on_and_no_sync_message(
     assert w.statusBar().currentMessage() == ""  # no "Sync cancelled" for a sync that never was
     assert not w.message_bar.isVisible()
     assert not w.sync_action.isEnabled() and not w.filter_bar.isVisible()
+    # Nothing to invoice or export yet: the toolbar says so by its greyed buttons.
+    assert not w.invoice_all_action.isEnabled() and not w.export_action.isEnabled()
+    assert w.accounts_action.isEnabled()
     assert w.start_sync() is None  # F5 on the welcome starts nothing either
     assert w.statusBar().currentMessage() == ""
 

@@ -789,6 +789,8 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         elif not self.controller.syncing:
             self.sync_action.setEnabled(True)
             self.deep_sync_action.setEnabled(True)
+        self.export_action.setEnabled(not empty)
+        self._update_actions()
 
     def try_demo(self) -> None:
         if welcome.start_demo_process():

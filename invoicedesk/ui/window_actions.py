@@ -153,7 +153,9 @@ class RecordActionsMixin:
             act.setStatusTip(reason or tip)
         busy = getattr(self, "bulk_runner", None) is not None
         if hasattr(self, "invoice_all_action"):
-            self.invoice_all_action.setEnabled(not busy)
+            # Nothing to invoice without a store (the first start's welcome).
+            has_store = bool(self.services.config.jumpseller)  # type: ignore[attr-defined]
+            self.invoice_all_action.setEnabled(not busy and has_store)
         unknown = None if rec is None else self.controller.unknown_outcome(rec)
         self.check_action.setVisible(unknown is not None)
         self.retry_action.setVisible(unknown is not None)
