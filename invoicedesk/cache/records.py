@@ -28,6 +28,26 @@ from invoicedesk.domain import Document, Invoice, Order, Source, Summary, parse_
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.needs import needs_action
 
+PROBE_ROWS = 12_000
+"""How many records, in the list's order, a search for a common term matches one by one before
+searching every record; the default order (newest first) reads them from one narrow index."""
+PROBE_ROWS_UNCOVERED = 3_000
+"""The same for the other orders, whose indexes do not hold the search text (a read per record)."""
+RARE_MATCHES = 2000
+"""A search word with fewer matches than this is looked up in the trigram index, then sorted."""
+
+
+_SOURCES = {s.value: s for s in Source}
+
+
+def _phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
 
 class RecordsCache(CacheFile):
     """The records and sync state of an open cache file."""
@@ -218,7 +238,8 @@ class RecordsCache(CacheFile):
 
     # ------------------------------------------------------------------ reading records
 
-    def _where(self, q: Query) -> tuple[str, list[Any]]:
+    def _where(self, q: Query, rare: str | None = None) -> tuple[str, list[Any]]:
+        """The WHERE clause of a query; ``rare`` is a search word with few matches (``_rare_word``)."""
         clauses: list[str] = []
         params: list[Any] = []
         if q.source:
@@ -238,17 +259,18 @@ class RecordsCache(CacheFile):
         if q.date_to:
             clauses.append("date < ?")
             params.append(iso(q.date_to))
-        text = q.search.strip().lower()
-        if text:
-            for word in text.split():
-                if self.has_fts and len(word) >= 3:
-                    phrase = '"' + word.replace('"', '""') + '"'
-                    clauses.append("+rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
-                    params.append(phrase)
-                else:
-                    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                    clauses.append("search_text LIKE ? ESCAPE '\\'")
-                    params.append(f"%{escaped}%")
+        for word in q.search.strip().lower().split():
+            if word == rare:
+                # Few matches: look them up by rowid, then sort those few.
+                clauses.append("rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
+                params.append(_phrase(word))
+            elif rare is None and self.has_fts and len(word) >= 3:
+                # Many matches: walk the sort's index, keeping the rowids the trigram index names.
+                clauses.append("+rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
+                params.append(_phrase(word))
+            else:
+                clauses.append("search_text LIKE ? ESCAPE '\\'")
+                params.append(_like(word))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     _ROW_COLS = (
@@ -262,7 +284,7 @@ class RecordsCache(CacheFile):
         return Row(
             t[0],
             Summary(
-                source=Source(t[1]),
+                source=_SOURCES[t[1]],
                 account=t[2],
                 id=t[3],
                 date=from_iso(t[4]),
@@ -290,20 +312,141 @@ class RecordsCache(CacheFile):
         offset: int = 0,
         limit: int = 200,
     ) -> list[Row]:
-        """One page of the list, filtered and sorted in SQL."""
-        expr = SORT_COLUMNS.get(sort)
-        if expr is None:
-            raise ValueError(f"cannot sort on {sort!r}")
-        direction = "DESC" if descending else "ASC"
-        where, params = self._where(query)
-        sql = (
-            f"SELECT {self._ROW_COLS} FROM records{where} "  # noqa: S608 (fixed expressions only)
-            f"ORDER BY {expr} {direction}, rowid {direction} LIMIT ? OFFSET ?"
-        )
+        """One page of the list, filtered and sorted in SQL (read from the sort's index in order)."""
+        order = self._order_by(sort, descending)
+        rare = self._rare_word(query)
+        if query.search.strip() and rare is None:
+            rows = self._probe(query, sort, order, offset, limit)
+            if rows is not None:
+                return rows
+        where, params = self._where(query, rare)
+        sql = f"SELECT {self._ROW_COLS} FROM records{where} ORDER BY {order} LIMIT ? OFFSET ?"  # noqa: S608
         return [self._row(t) for t in self._read(sql, [*params, limit, offset])]
 
+    def position(
+        self, query: Query, rowid: int, *, sort: str = "date", descending: bool = True
+    ) -> int | None:
+        """Where a record stands in the list (0 = first), or ``None`` when the query leaves it out.
+
+        One count over the sort's index (records before it in that order), so the window can
+        read the list down to a record without reading page after page until it shows up.
+        """
+        terms = SORT_COLUMNS.get(sort)
+        if terms is None:
+            raise ValueError(f"cannot sort on {sort!r}")
+        where, params = self._where(query, self._rare_word(query))
+        keyed = " AND ".join(filter(None, [where.removeprefix(" WHERE "), "rowid = ?"]))
+        got = self._read(
+            f"SELECT {', '.join(terms)} FROM records WHERE {keyed}",  # noqa: S608
+            [*params, rowid],
+        )
+        if not got:
+            return None
+        values = list(got[0])
+        # Records before it: equal on the first i terms and before it on term i, for some i
+        # (rowid last). One count each, so each reads a range of the sort's index.
+        # NULLs sort first ascending.
+        base = where.removeprefix(" WHERE ")
+        total = 0
+        for i, (term, value) in enumerate(zip((*terms, "rowid"), (*values, rowid), strict=True)):
+            steps: list[tuple[str, list[Any]]] = []
+            if value is None:
+                if descending:
+                    steps.append((f"{term} IS NOT NULL", []))
+            elif descending:
+                steps.append((f"{term} > ?", [value]))
+            else:
+                steps += [(f"{term} IS NULL", []), (f"{term} < ?", [value])]
+            for step, step_params in steps:
+                clause = " AND ".join([*filter(None, [base]), *(f"{t} IS ?" for t in terms[:i]), step])
+                (n,) = self._read(
+                    f"SELECT count(*) FROM records WHERE {clause}",  # noqa: S608
+                    [*params, *values[:i], *step_params],
+                )[0]
+                total += int(n)
+        return total
+
+    def _rare_word(self, query: Query) -> str | None:
+        """The search word with the fewest matches when it has fewer than ``RARE_MATCHES``.
+
+        Its matches are few enough to read by rowid and sort; every other search walks the
+        list's order instead (``_probe``). Counting up to the cap costs well under 3 ms even
+        for a word in every record: the trigram index hands matches out one at a time.
+        """
+        if not self.has_fts:
+            return None
+        best: tuple[int, str] | None = None
+        for word in query.search.strip().lower().split():
+            if len(word) < 3:
+                continue
+            (n,) = self._read(
+                "SELECT count(*) FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH ? LIMIT ?)",
+                [_phrase(word), RARE_MATCHES],
+            )[0]
+            if n < RARE_MATCHES and (best is None or n < best[0]):
+                best = (n, word)
+        return best[1] if best else None
+
+    @staticmethod
+    def _order_by(sort: str, descending: bool) -> str:
+        terms = SORT_COLUMNS.get(sort)
+        if terms is None:
+            raise ValueError(f"cannot sort on {sort!r}")
+        direction = "DESC" if descending else "ASC"
+        return ", ".join(f"{term} {direction}" for term in (*terms, "rowid"))
+
+    def page_plan(self, query: Query = Query(), *, sort: str = "date", descending: bool = True) -> str:
+        """SQLite's plan for a page of the list (``EXPLAIN QUERY PLAN``), one step a line."""
+        where, params = self._where(query, self._rare_word(query))
+        sql = (
+            f"EXPLAIN QUERY PLAN SELECT {self._ROW_COLS} FROM records{where} "  # noqa: S608
+            f"ORDER BY {self._order_by(sort, descending)} LIMIT ? OFFSET ?"
+        )
+        return "\n".join(str(r[-1]) for r in self._read(sql, [*params, 200, 0]))
+
+    def _probe(self, query: Query, sort: str, order: str, offset: int, limit: int) -> list[Row] | None:
+        """A page of a search found among the first records in the list's order, or ``None``.
+
+        A common term ("@example.com", "son") is in thousands of records: the trigram index
+        would hand them all back to be sorted, while the first page is among the first few
+        hundred records in order. So the first records in order (read from the sort's index,
+        for the default sort without touching the records at all) are matched one by one,
+        stopping at a full page. When they hold less than that, ``None``: the caller searches
+        all records.
+        """
+        window = PROBE_ROWS if sort == "date" else PROBE_ROWS_UNCOVERED
+        wanted = offset + limit
+        if wanted > window:
+            return None
+        others, params = self._where(replace(query, search=""))
+        words = query.search.strip().lower().split()
+        likes = " AND ".join("search_text LIKE ? ESCAPE '\\'" for _ in words)
+        # The window keeps its ORDER BY (it has a LIMIT), and the outer scan keeps its order.
+        first = f"SELECT rowid, search_text FROM records{others} ORDER BY {order} LIMIT ?"  # noqa: S608
+        hits = [
+            int(r[0])
+            for r in self._read(
+                f"SELECT rowid FROM ({first}) WHERE {likes} LIMIT ?",  # noqa: S608
+                [*params, window, *(_like(w) for w in words), wanted],
+            )
+        ]
+        if len(hits) < wanted:
+            (in_window,) = self._read(
+                f"SELECT count(*) FROM (SELECT 1 FROM records{others} LIMIT ?)",  # noqa: S608
+                [*params, window],
+            )[0]
+            if in_window >= window:
+                return None  # later records may match too
+        page = hits[offset:wanted]
+        if not page:
+            return []
+        marks = ",".join("?" * len(page))
+        found = self._read(f"SELECT {self._ROW_COLS} FROM records WHERE rowid IN ({marks})", page)  # noqa: S608
+        by_rowid = {t[0]: t for t in found}
+        return [self._row(by_rowid[r]) for r in page if r in by_rowid]
+
     def count(self, query: Query = Query()) -> int:
-        where, params = self._where(query)
+        where, params = self._where(query, self._rare_word(query))
         return int(self._read(f"SELECT count(*) FROM records{where}", params)[0][0])  # noqa: S608
 
     def row(self, rowid: int) -> Row | None:

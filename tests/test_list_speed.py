@@ -1,0 +1,201 @@
+"""The list at any size: every column sorts in the order staff read, from an index (never by
+sorting every record), a search takes an indexed path for any term, a record deep in the list
+is found without walking the rows before it, and a sort keeps the selected record in view.
+
+Index use is proven with SQLite's own plan (``EXPLAIN QUERY PLAN``), not with timings.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from invoicedesk.cache import SORT_COLUMNS, Cache, Query, Row
+from invoicedesk.cache import records as cache_records
+from invoicedesk.cache.schema import MIGRATIONS
+from invoicedesk.domain import Summary, parse_documents, parse_invoice_document, parse_order
+from invoicedesk.needs import label as needs_label
+from tests.ui_helpers import copy_cache
+
+NEW_INDEXES = {
+    "records_source_sort",
+    "records_account_sort",
+    "records_email_sort",
+    "records_total_sort",
+    "records_status_sort",
+    "records_delivery_sort",
+    "records_invoice_sort",
+    "records_needs_sort",
+    "records_date_search",
+}
+
+
+def fill(folder: Path, orders: int, invoices: int) -> None:
+    """Orders of two stores (two currencies, some invoiced) and a seller's invoices, as synced."""
+    from invoicedesk.sandbox import Sandbox
+
+    sb = Sandbox(seed=11, orders=orders, invoices=invoices, stores=2, sellers=1)
+    cache = Cache.open(folder)
+    try:
+        for store in sb.stores:
+            docs = sb.truth_documents(store.login)
+            batch = []
+            for body in sb.truth_orders(store.login):
+                order = parse_order(body, account=store.login)
+                attached = parse_documents(docs.get(order.id, []), account=store.login)
+                batch.append(replace(order, documents=tuple(attached)))
+            cache.upsert(batch, documents_known=True)
+        for seller in sb.sellers:
+            cache.upsert(
+                [
+                    parse_invoice_document(
+                        sb.truth_invoice_document(seller.name, int(res["id"])),
+                        account=seller.name,
+                        currency=seller.currency,
+                    )
+                    for res in sb.truth_invoices(seller.name)
+                ]
+            )
+    finally:
+        cache.close()
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("list-cache")
+    fill(folder, orders=300, invoices=300)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cache(filled: Path) -> Iterator[Cache]:
+    c = Cache.open(filled)
+    yield c
+    c.close()
+
+
+def everything(cache: Cache, query: Query = Query(), **kw: Any) -> list[Row]:
+    return list(cache.iter_all(query, batch=250, **kw))
+
+
+# What staff read in each column, as the order they expect (ties: the order records arrived).
+NOTHING_OWED_LAST = "\U0010ffff"
+STAFF_ORDER: dict[str, Callable[[Summary], Any]] = {
+    "source": lambda s: s.source.value,
+    "account": lambda s: s.account.lower(),
+    "id": lambda s: int(s.id),
+    "date": lambda s: s.date,
+    "customer": lambda s: s.customer.lower(),
+    "total": lambda s: (s.currency, s.total),
+    "status": lambda s: s.status,
+    "delivery_type": lambda s: s.delivery_type,
+    "invoice": lambda s: s.invoice_public_id,
+    "needs_action": lambda s: needs_label(s.needs_action).lower() if s.needs_action else NOTHING_OWED_LAST,
+}
+
+
+@pytest.mark.parametrize("sort", sorted(STAFF_ORDER))
+def test_every_column_sorts_in_the_order_staff_read_both_ways(cache: Cache, sort: str) -> None:
+    rows = everything(cache)
+    assert len(rows) == cache.count() > 500
+    key = STAFF_ORDER[sort]
+    for descending in (False, True):
+        expected = sorted(rows, key=lambda r: (key(r.summary), r.rowid), reverse=descending)
+        got = everything(cache, sort=sort, descending=descending)
+        assert [r.rowid for r in got] == [r.rowid for r in expected], (sort, descending)
+
+
+def test_totals_sort_within_their_currency_and_needs_action_by_its_words(cache: Cache) -> None:
+    rows = everything(cache, sort="total", descending=False)
+    currencies = [r.summary.currency for r in rows]
+    assert len(set(currencies)) >= 2
+    assert currencies == sorted(currencies)  # one block per currency, amounts rising inside each
+    first = next(r.summary for r in rows if r.summary.currency == currencies[-1])
+    assert first.total == min(r.summary.total for r in rows if r.summary.currency == currencies[-1])
+
+    needs = [r.summary.needs_action for r in everything(cache, sort="needs_action", descending=False)]
+    owed = [n for n in needs if n]
+    assert owed and needs[: len(owed)] == owed  # what is owed comes first, nothing owed last
+    words = [needs_label(n) for n in owed]
+    assert words == sorted(words, key=str.lower)
+
+
+@pytest.mark.parametrize("sort", sorted(SORT_COLUMNS))
+def test_each_sorted_page_is_read_from_an_index_in_order(cache: Cache, sort: str) -> None:
+    for descending in (False, True):
+        for query in (Query(), Query(needs_action=True), Query(search="a")):
+            plan = cache.page_plan(query, sort=sort, descending=descending)
+            assert "TEMP B-TREE" not in plan, (sort, descending, query, plan)
+            assert "USING" in plan and "INDEX" in plan, plan
+
+
+def test_a_cache_from_the_first_schema_opens_and_gains_the_sort_indexes(filled: Path, tmp_path: Path) -> None:
+    folder = copy_cache(filled, tmp_path / "old")
+    db = sqlite3.connect(folder / "cache.sqlite3")
+    with db:
+        for name in NEW_INDEXES:
+            db.execute(f"DROP INDEX {name}")
+        db.execute("PRAGMA user_version = 1")
+    before = db.execute("SELECT count(*) FROM records").fetchone()[0]
+    db.close()
+
+    c = Cache.open(folder)
+    try:
+        assert c.count() == before
+        assert c._read("PRAGMA user_version")[0][0] == len(MIGRATIONS) == 2
+        names = {r[0] for r in c._read("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert NEW_INDEXES <= names
+        assert "TEMP B-TREE" not in c.page_plan(sort="needs_action")
+        assert c.integrity_check() == "ok"
+    finally:
+        c.close()
+
+
+def _brute(cache: Cache, words: list[str], sort: str, descending: bool) -> list[int]:
+    rows = everything(cache, sort=sort, descending=descending)
+    return [r.rowid for r in rows if all(w in r.summary.search_text for w in words)]
+
+
+@pytest.mark.parametrize(
+    ("rare", "probe"),
+    [(2000, 12_000), (3, 12_000), (3, 40), (10_000, 5)],
+    ids=["default", "few-rare", "short-probe", "all-rare"],
+)
+def test_every_search_path_finds_the_same_records_in_the_same_order(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch, rare: int, probe: int
+) -> None:
+    # The paths (a walk of the first records in order, the trigram index for a rare word, and
+    # both for the rest) are chosen by how many records match: shrink the limits to take each.
+    monkeypatch.setattr(cache_records, "RARE_MATCHES", rare)
+    monkeypatch.setattr(cache_records, "PROBE_ROWS", probe)
+    monkeypatch.setattr(cache_records, "PROBE_ROWS_UNCOVERED", probe)
+    someone = next(r.summary for r in everything(cache) if r.summary.email)
+    for term in ("a", "an", "son", "e", someone.email, someone.id, "zq", "zzzz", "a e", "@ ex"):
+        words = term.lower().split()
+        for sort, descending in (("date", True), ("account", False), ("total", True)):
+            expected = _brute(cache, words, sort, descending)
+            got = [
+                r.rowid
+                for page in range(0, 3)
+                for r in cache.fetch(
+                    Query(search=term), sort=sort, descending=descending, offset=page * 40, limit=40
+                )
+            ]
+            assert got == expected[:120], (term, sort, descending)
+            assert cache.count(Query(search=term)) == len(expected)
+
+
+@pytest.mark.parametrize("sort", sorted(SORT_COLUMNS))
+def test_where_a_record_stands_is_counted_not_walked(cache: Cache, sort: str) -> None:
+    for query in (Query(), Query(source="jumpseller")):
+        for descending in (False, True):
+            rows = everything(cache, query, sort=sort, descending=descending)
+            for at in (0, 1, len(rows) // 2, len(rows) - 1):
+                assert cache.position(query, rows[at].rowid, sort=sort, descending=descending) == at
+    invoice = everything(cache, Query(source="marketplacer"))[0]
+    assert cache.position(Query(source="jumpseller"), invoice.rowid) is None
