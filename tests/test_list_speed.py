@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QModelIndex, Qt
 
 from invoicedesk.cache import SORT_COLUMNS, Cache, Query, Row
 from invoicedesk.cache import records as cache_records
 from invoicedesk.cache.schema import MIGRATIONS
-from invoicedesk.domain import Summary, parse_documents, parse_invoice_document, parse_order
+from invoicedesk.domain import Summary, parse_documents, parse_invoice_document, parse_order, record_key
 from invoicedesk.needs import label as needs_label
+from invoicedesk.ui.records_model import Column, RecordsModel
 from tests.ui_helpers import copy_cache
 
 NEW_INDEXES = {
@@ -199,3 +201,151 @@ def test_where_a_record_stands_is_counted_not_walked(cache: Cache, sort: str) ->
                 assert cache.position(query, rows[at].rowid, sort=sort, descending=descending) == at
     invoice = everything(cache, Query(source="marketplacer"))[0]
     assert cache.position(Query(source="jumpseller"), invoice.rowid) is None
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+def test_row_of_key_is_right_after_fetching_more_and_after_a_refresh(tmp_path: Path, filled: Path) -> None:
+    c = Cache.open(copy_cache(filled, tmp_path / "copy"))
+    try:
+        model = RecordsModel(c, page_size=50)
+        model.set_query(Query())
+        model.fetchMore(QModelIndex())
+        assert model.rowCount() == 100
+
+        def check() -> None:
+            for row in range(model.rowCount()):
+                assert model.row_of_key(record_key(model.summary(row))) == row
+
+        check()
+        # A new record at the top moves every row down one: a reset, and the keys follow.
+        model.sort(Column.ID, Qt.SortOrder.DescendingOrder)
+        top = model.summary(0)
+        assert top is not None and top.source.value == "marketplacer"
+        invoice = c.get_invoice(top.account, top.id)
+        assert invoice is not None
+        c.upsert([replace(invoice, id="99999999")])
+        model.refresh()
+        assert model.last_reset == "refresh"
+        check()
+        assert model.row_of_key(("marketplacer", top.account, "99999999")) == 0
+        assert model.row_of_key(record_key(top)) == 1
+        assert model.row_of_key(("jumpseller", "nobody", "1")) is None
+    finally:
+        c.close()
+
+
+def test_a_record_deep_in_the_list_is_read_down_to_in_one_go(cache: Cache) -> None:
+    model = RecordsModel(cache, page_size=20)
+    model.set_query(Query())
+    deep = everything(cache)[-3].summary
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    row = model.load_to_key(record_key(deep))
+    assert row is not None and model.summary(row) == deep
+    assert len(inserted) == 1  # one read, not page after page
+    assert model.load_to_key(("jumpseller", "nobody", "1")) is None
+
+
+def test_a_sort_keeps_the_selected_record_loaded(cache: Cache) -> None:
+    model = RecordsModel(cache, page_size=20)
+    model.set_query(Query())
+    picked = everything(cache, sort="customer", descending=True)[-7].summary  # last in that order
+    model.selected_key = record_key(picked)
+    model.sort(Column.CUSTOMER, Qt.SortOrder.DescendingOrder)
+    assert model.last_reset == "sort"
+    row = model.row_of_key(record_key(picked))
+    assert row is not None and model.summary(row) == picked
+    assert model.headerData(Column.DATE, Qt.Orientation.Horizontal, Qt.ItemDataRole.InitialSortOrderRole) == (
+        Qt.SortOrder.DescendingOrder.value
+    )
+
+
+# ----------------------------------------------------------------------------- the window
+
+
+@pytest.fixture
+def window(qtbot, qrun, filled: Path, tmp_path: Path) -> Iterator[Any]:
+    from invoicedesk.actions import Actions
+    from invoicedesk.config import Config, StaticSecrets
+    from invoicedesk.services import Services
+    from invoicedesk.sync import Syncer
+    from invoicedesk.ui.main_window import MainWindow
+
+    folder = copy_cache(filled, tmp_path / "desk")
+    c = Cache.open(folder)
+    services = Services(Config(), StaticSecrets(), folder)
+    w = MainWindow(services, c, Syncer(services, c), Actions(services, c), sync_on_start=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    qrun(w.shutdown())
+    qrun(services.aclose())
+    c.close()
+
+
+def click_header(qtbot, window: Any, column: Column) -> None:
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    hh = window.table.horizontalHeader()
+    x = hh.sectionViewportPosition(column) + hh.sectionSize(column) // 2
+    QTest.mouseClick(hh.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, hh.height() // 2))
+
+
+def shown_row(window: Any) -> int:
+    """The selected row, checked to be the only one selected and on screen."""
+    table = window.table
+    rows = {i.row() for i in table.selectionModel().selectedRows()}
+    row = table.currentIndex().row()
+    assert rows == {row}
+    assert table.viewport().rect().intersects(table.visualRect(window.model.index(row, 0)))
+    return row
+
+
+def test_staff_sort_by_any_column_and_the_selected_record_stays_selected_in_view(qtbot, window) -> None:
+    deep = everything(window.cache)[450].summary  # beyond the first page the list reads
+    key = record_key(deep)
+    assert window.select_record(*key)
+    qtbot.waitUntil(lambda: window.selected_record is not None)
+    assert record_key(window.model.summary(shown_row(window))) == key
+
+    hh = window.table.horizontalHeader()
+    for column in (Column.ACCOUNT, Column.TOTAL, Column.NEEDS_ACTION, Column.CUSTOMER, Column.DATE):
+        click_header(qtbot, window, column)
+        first = hh.sortIndicatorOrder()
+        assert window.model.sort_column == column
+        assert record_key(window.model.summary(shown_row(window))) == key, column
+        click_header(qtbot, window, column)  # the other way round
+        assert hh.sortIndicatorOrder() != first
+        assert record_key(window.model.summary(shown_row(window))) == key, column
+        assert window.selected_record is not None and str(window.selected_record.id) == deep.id
+
+
+def test_date_opens_newest_first_and_its_first_click_keeps_newest_first(qtbot, window) -> None:
+    hh = window.table.horizontalHeader()
+    assert (hh.sortIndicatorSection(), hh.sortIndicatorOrder()) == (Column.DATE, Qt.SortOrder.DescendingOrder)
+    click_header(qtbot, window, Column.ACCOUNT)
+    assert hh.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+    click_header(qtbot, window, Column.DATE)  # a first click on Date: newest first, as it opened
+    assert hh.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder and window.model.descending
+    dates = [window.model.summary(i).date for i in range(window.model.rowCount())]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_the_sort_arrow_points_down_for_newest_first_and_up_for_oldest_first(qtbot, window) -> None:
+    from PySide6.QtWidgets import QStyleOptionHeader
+
+    hh = window.table.horizontalHeader()
+
+    def arrow() -> QStyleOptionHeader.SortIndicator:
+        option = QStyleOptionHeader()
+        hh.initStyleOptionForIndex(option, Column.DATE)
+        return option.sortIndicator
+
+    assert hh.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    assert arrow() == QStyleOptionHeader.SortIndicator.SortDown  # ▼ newest first
+    window.table.sortByColumn(Column.DATE, Qt.SortOrder.AscendingOrder)
+    assert arrow() == QStyleOptionHeader.SortIndicator.SortUp  # ▲ oldest first

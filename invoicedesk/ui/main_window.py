@@ -57,6 +57,7 @@ from invoicedesk.ui.records_model import (
     PAGE_SIZE,
     Column,
     Key,
+    ListHeader,
     RecordsModel,
     money_locale,
     record_key,
@@ -261,6 +262,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
 
         self.model = RecordsModel(self.cache, icons=_source_icon, parent=self)  # type: ignore[arg-type]
         self.table = QTableView(objectName="recordsTable")
+        self.table.setHorizontalHeader(ListHeader(self.table))  # sort arrows as staff read them
         self.table.setAccessibleName("Orders and invoices")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -430,7 +432,11 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
                     self.table.selectionModel().SelectionFlag.ClearAndSelect
                     | self.table.selectionModel().SelectionFlag.Rows,
                 )
-            self.table.verticalScrollBar().setValue(self._scroll_before_reset)
+            if row is not None and self.model.last_reset == "sort":
+                # A new order: the selected record moved, the view follows it.
+                self.table.scrollTo(self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
+            else:
+                self.table.verticalScrollBar().setValue(self._scroll_before_reset)
         finally:
             self._restoring = False
         if row is None and self._key is not None:
@@ -446,6 +452,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
 
     def _select_key(self, key: Key | None) -> None:
         self._key = key
+        self.model.selected_key = key  # a sort keeps it in the list
         self._load_record()
 
     def _load_record(self) -> None:
@@ -462,10 +469,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
     def select_record(self, source: str, account: str, record_id: str) -> bool:
         """Select a record by its identity (tests, links); ``False`` when it is not in the list."""
         key = (source, account, str(record_id))
-        row = self.model.row_of_key(key)
-        while row is None and self.model.canFetchMore():
-            self.model.fetchMore()
-            row = self.model.row_of_key(key)
+        row = self.model.load_to_key(key)  # one count and one read, however deep it stands
         if row is None:
             return False
         index = self.model.index(row, 0)

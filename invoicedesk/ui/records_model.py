@@ -26,6 +26,7 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QFont, QIcon
+from PySide6.QtWidgets import QHeaderView, QStyleOptionHeader
 
 from invoicedesk.cache import Cache, Query, Row
 from invoicedesk.domain import (
@@ -43,6 +44,8 @@ from invoicedesk.textsafe import capped
 
 PAGE_SIZE = 200
 REFRESH_MAX = 2000
+KEEP_MAX = 5000
+"""A sort reads the list down to the selected record when it stands at most this deep."""
 SortRole = int(Qt.ItemDataRole.UserRole) + 1
 KeyRole = int(Qt.ItemDataRole.UserRole) + 2
 
@@ -170,6 +173,27 @@ _ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.Item
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 
+class ListHeader(QHeaderView):
+    """The list's column headers, whose sort arrow points the way staff read it.
+
+    Qt asks the style for a downward arrow when a column sorts ascending (values grow down the
+    list) and an upward one for descending. Staff read it the other way, as spreadsheets and
+    file managers draw it: ▲ for A to Z and smallest first, ▼ for newest or largest first.
+    """
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setSectionsClickable(True)  # as the view's own header: a click sorts
+
+    def initStyleOptionForIndex(self, option: QStyleOptionHeader, logicalIndex: int) -> None:
+        super().initStyleOptionForIndex(option, logicalIndex)
+        arrow = QStyleOptionHeader.SortIndicator
+        if option.sortIndicator == arrow.SortUp:
+            option.sortIndicator = arrow.SortDown
+        elif option.sortIndicator == arrow.SortDown:
+            option.sortIndicator = arrow.SortUp
+
+
 @dataclass(slots=True)
 class _Line:
     rowid: int
@@ -200,6 +224,11 @@ class RecordsModel(QAbstractTableModel):
         self._descending = True
         self._lines: list[_Line] = []
         self._index_of: dict[int, int] = {}
+        self._row_of: dict[Key, int] = {}
+        self.selected_key: Key | None = None
+        """The record the window shows; a sort keeps it in the list (``KEEP_MAX``)."""
+        self.last_reset = "query"
+        """Why the model was last reset: "query", "sort" or "refresh"."""
         self._exhausted = True
         self._loaded = False
         self._count: int | None = None
@@ -249,15 +278,33 @@ class RecordsModel(QAbstractTableModel):
     def loaded_count(self) -> int:
         return len(self._lines)
 
-    def _reload(self, how_many: int) -> None:
+    def _reload(self, how_many: int, reason: str = "query", keep: Key | None = None) -> None:
         self._loaded = True
+        self.last_reset = reason
         self.beginResetModel()
         self._count = None
-        self._lines = []
-        self._index_of = {}
+        self._clear()
         self._exhausted = False
         self._load(max(how_many, self._page))
+        if keep is not None and keep not in self._row_of and not self._exhausted:
+            at = self._position_of(keep)
+            if at is not None and at < KEEP_MAX:
+                pages = at // self._page + 1
+                self._load(pages * self._page - len(self._lines))
         self.endResetModel()
+
+    def _clear(self) -> None:
+        self._lines = []
+        self._index_of = {}
+        self._row_of = {}
+
+    def _position_of(self, key: Key) -> int | None:
+        rowid = self._cache.find_rowid(*key)
+        if rowid is None:
+            return None
+        return self._cache.position(
+            self._query, rowid, sort=SORT_KEYS[self._sort], descending=self._descending
+        )
 
     def _fetch(self, offset: int, limit: int) -> list[Row]:
         return self._cache.fetch(
@@ -277,9 +324,10 @@ class RecordsModel(QAbstractTableModel):
         return len(rows)
 
     def _append(self, rows: Iterable[Row]) -> None:
+        lines = self._lines
         for row in rows:
-            self._index_of[row.rowid] = len(self._lines)
-            self._lines.append(_Line(row.rowid, row.summary))
+            self._index_of[row.rowid] = self._row_of[record_key(row.summary)] = len(lines)
+            lines.append(_Line(row.rowid, row.summary))
 
     # ------------------------------------------------------------------ refreshing
 
@@ -300,9 +348,9 @@ class RecordsModel(QAbstractTableModel):
             r.rowid == line.rowid for r, line in zip(rows, self._lines, strict=True)
         )
         if not same:
+            self.last_reset = "refresh"
             self.beginResetModel()
-            self._lines = []
-            self._index_of = {}
+            self._clear()
             self._exhausted = len(rows) < wanted
             self._append(rows)
             self.endResetModel()
@@ -347,10 +395,32 @@ class RecordsModel(QAbstractTableModel):
         return self._lines[row].rowid if 0 <= row < len(self._lines) else None
 
     def row_of_key(self, key: Key) -> int | None:
-        for i, line in enumerate(self._lines):
-            if record_key(line.summary) == key:
-                return i
-        return None
+        """The row of a loaded record (a dict kept with the rows: no walk through the list)."""
+        return self._row_of.get(key)
+
+    def load_to_key(self, key: Key) -> int | None:
+        """The row of a record in the list, reading the list down to it if needed.
+
+        Where it stands comes from one count in the cache, then the rows down to it are read
+        at once: no page after page of reads until it shows up. ``None`` when the current
+        query leaves the record out.
+        """
+        row = self._row_of.get(key)
+        if row is not None or self._exhausted:
+            return row
+        at = self._position_of(key)
+        if at is None or at < len(self._lines):
+            return None
+        first = len(self._lines)
+        rows = self._fetch(first, (at // self._page + 1) * self._page - first)
+        if not rows:
+            return None
+        if len(rows) < (at // self._page + 1) * self._page - first:
+            self._exhausted = True
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self._append(rows)
+        self.endInsertRows()
+        return self._row_of.get(key)
 
     def row_of_rowid(self, rowid: int) -> int | None:
         return self._index_of.get(rowid)
@@ -401,6 +471,10 @@ class RecordsModel(QAbstractTableModel):
             return HEADER_TIPS.get(col)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return self._align_right if col == Column.TOTAL else self._align_left
+        if role == Qt.ItemDataRole.InitialSortOrderRole:
+            # The first click on Date shows the newest first, as the list opens.
+            first = Qt.SortOrder.DescendingOrder if col == Column.DATE else Qt.SortOrder.AscendingOrder
+            return first.value
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
@@ -442,7 +516,11 @@ class RecordsModel(QAbstractTableModel):
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sort in SQL: re-query from the top with the new ORDER BY."""
+        """Sort in SQL: re-query from the top with the new ORDER BY (an index walk per column).
+
+        The selected record stays in the list: the rows down to it are read in the same reset.
+        Totals sort within their currency; "Needs action" by the words shown, nothing owed last.
+        """
         if not 0 <= column < len(Column):
             return
         col = Column(column)
@@ -452,7 +530,7 @@ class RecordsModel(QAbstractTableModel):
         self._sort = col
         self._descending = descending
         if self._loaded:  # before the first set_query there is nothing to re-read yet
-            self._reload(self._page)
+            self._reload(self._page, "sort", keep=self.selected_key)
 
     # ------------------------------------------------------------------ helpers
 
