@@ -120,7 +120,7 @@ def from_iso(text: str | None) -> datetime | None:
         # What ``iso`` writes; ``fromisoformat`` reads it ~40x faster than ``strptime`` (the list
         # reads a date for every row it shows).
         try:
-            return datetime.fromisoformat(text).astimezone(UTC)
+            return datetime.fromisoformat(text)
         except ValueError:
             pass
     try:

@@ -424,6 +424,9 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, QMainWind
         self._scroll_before_reset = self.table.verticalScrollBar().value()
 
     def _after_reset(self) -> None:
+        # Lay the rows out now: left to the view's own zero timer, the layout comes after the
+        # first paint and the whole list is painted twice (the stall when a sync first fills it).
+        self.table.doItemsLayout()
         try:
             row = self.model.row_of_key(self._key) if self._key is not None else None
             if row is not None:

@@ -46,6 +46,8 @@ PAGE_SIZE = 200
 REFRESH_MAX = 2000
 KEEP_MAX = 5000
 """A sort reads the list down to the selected record when it stands at most this deep."""
+WARM_ROWS = 48
+"""Rows whose display texts a refresh prepares at once (a tall window's screenful)."""
 SortRole = int(Qt.ItemDataRole.UserRole) + 1
 KeyRole = int(Qt.ItemDataRole.UserRole) + 2
 
@@ -354,6 +356,10 @@ class RecordsModel(QAbstractTableModel):
             self._exhausted = len(rows) < wanted
             self._append(rows)
             self.endResetModel()
+            # The words of the first screenful now, not in the paint that follows: the two
+            # halves of the work fall into different turns of the event loop (a sync's refresh).
+            for row in range(min(WARM_ROWS, len(self._lines))):
+                self.texts(row)
             return
         changed = [i for i, r in enumerate(rows) if r.summary != self._lines[i].summary]
         for i in changed:
