@@ -248,6 +248,30 @@ def test_a_record_deep_in_the_list_is_read_down_to_in_one_go(cache: Cache) -> No
     assert model.load_to_key(("jumpseller", "nobody", "1")) is None
 
 
+def test_rows_jumped_over_are_read_when_asked_for_and_the_model_stays_sound(
+    qtmodeltester, cache: Cache
+) -> None:
+    model = RecordsModel(cache, page_size=20)
+    model.set_query(Query())
+    ordered = everything(cache, sort="account", descending=False)
+    picked = ordered[len(ordered) - 30].summary
+    model.selected_key = record_key(picked)
+    model.sort(Column.ACCOUNT, Qt.SortOrder.AscendingOrder)
+    row = model.row_of_key(record_key(picked))
+    assert row == len(ordered) - 30
+    assert 40 < model.rowCount() < len(ordered)  # the first page, nothing between, its page
+    assert len(model._row_of) <= 40  # only two pages were read
+    qtmodeltester.check(model, force_py=True)
+    all_rows(model)
+    assert [model.summary(i) for i in range(model.rowCount())] == [r.summary for r in ordered]
+    assert all(model.row_of_key(record_key(r.summary)) == i for i, r in enumerate(ordered))
+
+
+def all_rows(model: RecordsModel) -> None:
+    while model.canFetchMore():
+        model.fetchMore()
+
+
 def test_a_sort_keeps_the_selected_record_loaded(cache: Cache) -> None:
     model = RecordsModel(cache, page_size=20)
     model.set_query(Query())

@@ -44,8 +44,6 @@ from invoicedesk.textsafe import capped
 
 PAGE_SIZE = 200
 REFRESH_MAX = 2000
-KEEP_MAX = 5000
-"""A sort reads the list down to the selected record when it stands at most this deep."""
 WARM_ROWS = 48
 """Rows whose display texts a refresh prepares at once (a tall window's screenful)."""
 SortRole = int(Qt.ItemDataRole.UserRole) + 1
@@ -224,11 +222,13 @@ class RecordsModel(QAbstractTableModel):
         self._query = Query()
         self._sort = Column.DATE
         self._descending = True
-        self._lines: list[_Line] = []
+        # A row is None until read: a sort or a link may jump deep into the list, and the rows
+        # it jumps over are read a page at a time once the view paints them.
+        self._lines: list[_Line | None] = []
         self._index_of: dict[int, int] = {}
         self._row_of: dict[Key, int] = {}
         self.selected_key: Key | None = None
-        """The record the window shows; a sort keeps it in the list (``KEEP_MAX``)."""
+        """The record the window shows; a sort keeps it in the list."""
         self.last_reset = "query"
         """Why the model was last reset: "query", "sort" or "refresh"."""
         self._exhausted = True
@@ -290,10 +290,39 @@ class RecordsModel(QAbstractTableModel):
         self._load(max(how_many, self._page))
         if keep is not None and keep not in self._row_of and not self._exhausted:
             at = self._position_of(keep)
-            if at is not None and at < KEEP_MAX:
-                pages = at // self._page + 1
-                self._load(pages * self._page - len(self._lines))
+            if at is not None and at >= len(self._lines):
+                self._jump(at)
         self.endResetModel()
+
+    def _jump(self, at: int) -> int:
+        """Read the page holding row ``at`` past the loaded rows; the rows between stay unread.
+
+        Returns how many rows were read (callers wrap it in insert/reset signals).
+        """
+        first = len(self._lines)
+        start = max(first, at - at % self._page)
+        rows = self._fetch(start, self._page)
+        if len(rows) < self._page:
+            self._exhausted = True
+        if rows:
+            self._lines.extend([None] * (start - first))
+            self._append(rows)
+        return len(rows)
+
+    def _fill(self, row: int) -> _Line | None:
+        """Read the page holding an unread row (the view is painting it)."""
+        start = row - row % self._page
+        for i, r in enumerate(self._fetch(start, self._page), start):
+            if i < len(self._lines) and self._lines[i] is None:
+                self._lines[i] = _Line(r.rowid, r.summary)
+                self._index_of[r.rowid] = self._row_of[record_key(r.summary)] = i
+        return self._lines[row]
+
+    def _line(self, row: int) -> _Line | None:
+        if not 0 <= row < len(self._lines):
+            return None
+        line = self._lines[row]
+        return line if line is not None else self._fill(row)
 
     def _clear(self) -> None:
         self._lines = []
@@ -347,7 +376,7 @@ class RecordsModel(QAbstractTableModel):
         rows = self._fetch(0, wanted)
         self._count = None
         same = len(rows) == len(self._lines) and all(
-            r.rowid == line.rowid for r, line in zip(rows, self._lines, strict=True)
+            line is not None and r.rowid == line.rowid for r, line in zip(rows, self._lines, strict=True)
         )
         if not same:
             self.last_reset = "refresh"
@@ -361,7 +390,12 @@ class RecordsModel(QAbstractTableModel):
             for row in range(min(WARM_ROWS, len(self._lines))):
                 self.texts(row)
             return
-        changed = [i for i, r in enumerate(rows) if r.summary != self._lines[i].summary]
+        # Same rowids in the same places: every line is read (``same`` checked it).
+        changed = [
+            i
+            for i, (r, line) in enumerate(zip(rows, self._lines, strict=True))
+            if line is not None and r.summary != line.summary
+        ]
         for i in changed:
             self._lines[i] = _Line(rows[i].rowid, rows[i].summary)
         self._emit_changed(changed)
@@ -395,10 +429,12 @@ class RecordsModel(QAbstractTableModel):
     # ------------------------------------------------------------------ lookups
 
     def summary(self, row: int) -> Summary | None:
-        return self._lines[row].summary if 0 <= row < len(self._lines) else None
+        line = self._line(row)
+        return line.summary if line is not None else None
 
     def rowid(self, row: int) -> int | None:
-        return self._lines[row].rowid if 0 <= row < len(self._lines) else None
+        line = self._line(row)
+        return line.rowid if line is not None else None
 
     def row_of_key(self, key: Key) -> int | None:
         """The row of a loaded record (a dict kept with the rows: no walk through the list)."""
@@ -407,32 +443,41 @@ class RecordsModel(QAbstractTableModel):
     def load_to_key(self, key: Key) -> int | None:
         """The row of a record in the list, reading the list down to it if needed.
 
-        Where it stands comes from one count in the cache, then the rows down to it are read
-        at once: no page after page of reads until it shows up. ``None`` when the current
-        query leaves the record out.
+        Where it stands comes from one count in the cache, then only its page is read (the
+        rows before it are read when the view paints them): no page after page of reads until
+        it shows up. ``None`` when the current query leaves the record out.
         """
         row = self._row_of.get(key)
-        if row is not None or self._exhausted:
+        if row is not None:
             return row
         at = self._position_of(key)
-        if at is None or at < len(self._lines):
+        if at is None:
+            return None
+        if at < len(self._lines):
+            self._fill(at)  # among the rows jumped over
+            return self._row_of.get(key)
+        if self._exhausted:
             return None
         first = len(self._lines)
-        rows = self._fetch(first, (at // self._page + 1) * self._page - first)
+        start = max(first, at - at % self._page)
+        rows = self._fetch(start, self._page)
         if not rows:
             return None
-        if len(rows) < (at // self._page + 1) * self._page - first:
-            self._exhausted = True
-        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self.beginInsertRows(QModelIndex(), first, start + len(rows) - 1)
+        self._lines.extend([None] * (start - first))
         self._append(rows)
         self.endInsertRows()
+        if len(rows) < self._page:
+            self._exhausted = True
         return self._row_of.get(key)
 
     def row_of_rowid(self, rowid: int) -> int | None:
         return self._index_of.get(rowid)
 
     def texts(self, row: int) -> tuple[str, ...]:
-        line = self._lines[row]
+        line = self._line(row)
+        if line is None:
+            return ("",) * _NCOLS
         if line.texts is None:
             line.texts = display_texts(line.summary, self._locale)
         return line.texts
@@ -497,6 +542,10 @@ class RecordsModel(QAbstractTableModel):
         if row >= len(lines) or col >= _NCOLS:
             return None
         line = lines[row]
+        if line is None:
+            line = self._fill(row)
+            if line is None:
+                return None
         if role == _DISPLAY:
             texts = line.texts
             if texts is None:
