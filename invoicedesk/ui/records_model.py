@@ -44,8 +44,6 @@ from invoicedesk.textsafe import capped
 
 PAGE_SIZE = 200
 REFRESH_MAX = 2000
-WARM_ROWS = 48
-"""Rows whose display texts a refresh prepares at once (a tall window's screenful)."""
 SortRole = int(Qt.ItemDataRole.UserRole) + 1
 KeyRole = int(Qt.ItemDataRole.UserRole) + 2
 
@@ -385,10 +383,6 @@ class RecordsModel(QAbstractTableModel):
             self._exhausted = len(rows) < wanted
             self._append(rows)
             self.endResetModel()
-            # The words of the first screenful now, not in the paint that follows: the two
-            # halves of the work fall into different turns of the event loop (a sync's refresh).
-            for row in range(min(WARM_ROWS, len(self._lines))):
-                self.texts(row)
             return
         # Same rowids in the same places: every line is read (``same`` checked it).
         changed = [
