@@ -373,3 +373,43 @@ def test_the_sort_arrow_points_down_for_newest_first_and_up_for_oldest_first(qtb
     assert arrow() == QStyleOptionHeader.SortIndicator.SortDown  # ▼ newest first
     window.table.sortByColumn(Column.DATE, Qt.SortOrder.AscendingOrder)
     assert arrow() == QStyleOptionHeader.SortIndicator.SortUp  # ▲ oldest first
+
+
+def test_where_a_record_stands_can_be_asked_within_a_time_limit(cache: Cache) -> None:
+    query = Query(source="jumpseller")
+    rows = everything(cache, query, sort="customer")
+    at = len(rows) - 5
+    # No time at all: the answer is given up (None), or it came before the first look at the clock.
+    assert cache.position(query, rows[at].rowid, sort="customer", descending=True, within=0) in (None, at)
+    assert cache.position(query, rows[at].rowid, sort="customer", descending=True, within=60) == at
+    # The connection is left as it was: later reads are not cut short.
+    assert cache.count(query) == len(rows)
+
+
+@pytest.mark.parametrize(
+    ("walk_from", "within"), [(1, 60.0), (1, 0.0), (10**9, 60.0)], ids=["walk", "walk-gives-way", "sort-few"]
+)
+def test_a_filtered_list_sorts_right_whichever_way_it_is_read(
+    cache: Cache, monkeypatch: pytest.MonkeyPatch, walk_from: int, within: float
+) -> None:
+    # Filters keeping many records walk the sort's index; a walk that takes too long, or
+    # filters keeping few, sort the filtered records instead.
+    monkeypatch.setattr(cache_records, "WALK_FROM", walk_from)
+    monkeypatch.setattr(cache_records, "WALK_WITHIN", within)
+    account = everything(cache, Query(source="jumpseller"))[0].summary.account
+    for query in (Query(source="jumpseller"), Query(account=account), Query(status="paid", search="a")):
+        for sort in ("account", "total", "date", "needs_action"):
+            key = STAFF_ORDER[sort]
+            matching = [
+                r
+                for r in everything(cache)
+                if (not query.source or r.summary.source.value == query.source)
+                and (not query.account or r.summary.account == query.account)
+                and (not query.status or r.summary.status == query.status)
+                and all(w in r.summary.search_text for w in query.search.split())
+            ]
+            expected = [r.rowid for r in sorted(matching, key=lambda r: (key(r.summary), r.rowid))]
+            got = [r.rowid for r in cache.fetch(query, sort=sort, descending=False, limit=50, offset=10)]
+            assert got == expected[10:60], (query, sort)
+            if walk_from == 1 and not query.search:
+                assert "TEMP B-TREE" not in cache.page_plan(query, sort=sort, descending=False)

@@ -44,6 +44,9 @@ from invoicedesk.textsafe import capped
 
 PAGE_SIZE = 200
 REFRESH_MAX = 2000
+KEEP_WITHIN = 0.04
+"""Seconds a sort may spend finding where the selected record landed (a filtered list of
+100,000 records can take longer: the selection is then let go, as a new query does)."""
 SortRole = int(Qt.ItemDataRole.UserRole) + 1
 KeyRole = int(Qt.ItemDataRole.UserRole) + 2
 
@@ -287,7 +290,7 @@ class RecordsModel(QAbstractTableModel):
         self._exhausted = False
         self._load(max(how_many, self._page))
         if keep is not None and keep not in self._row_of and not self._exhausted:
-            at = self._position_of(keep)
+            at = self._position_of(keep, within=KEEP_WITHIN)
             if at is not None and at >= len(self._lines):
                 self._jump(at)
         self.endResetModel()
@@ -327,12 +330,12 @@ class RecordsModel(QAbstractTableModel):
         self._index_of = {}
         self._row_of = {}
 
-    def _position_of(self, key: Key) -> int | None:
+    def _position_of(self, key: Key, within: float | None = None) -> int | None:
         rowid = self._cache.find_rowid(*key)
         if rowid is None:
             return None
         return self._cache.position(
-            self._query, rowid, sort=SORT_KEYS[self._sort], descending=self._descending
+            self._query, rowid, sort=SORT_KEYS[self._sort], descending=self._descending, within=within
         )
 
     def _fetch(self, offset: int, limit: int) -> list[Row]:
