@@ -413,3 +413,29 @@ def test_a_filtered_list_sorts_right_whichever_way_it_is_read(
             assert got == expected[10:60], (query, sort)
             if walk_from == 1 and not query.search:
                 assert "TEMP B-TREE" not in cache.page_plan(query, sort=sort, descending=False)
+
+
+def test_a_refresh_after_a_sync_keeps_a_record_selected_deep_in_the_list(
+    tmp_path: Path, filled: Path
+) -> None:
+    c = Cache.open(copy_cache(filled, tmp_path / "copy"))
+    try:
+        model = RecordsModel(c, page_size=20)
+        model.set_query(Query())
+        deep = everything(c)[-10].summary
+        model.selected_key = record_key(deep)
+        assert model.load_to_key(record_key(deep)) is not None
+        # The sync brings a new record: every row moves down one, and the list is reset.
+        top = everything(c, Query(source="marketplacer"))[0].summary
+        invoice = c.get_invoice(top.account, top.id)
+        assert invoice is not None
+        c.upsert([replace(invoice, id="99999999")])
+        model.refresh()
+        assert model.last_reset == "refresh"
+        row = model.row_of_key(record_key(deep))
+        assert row is not None and model.summary(row) == deep
+        assert [model.summary(i) for i in range(model.rowCount())] == [
+            r.summary for r in everything(c)[: model.rowCount()]
+        ]
+    finally:
+        c.close()

@@ -289,11 +289,17 @@ class RecordsModel(QAbstractTableModel):
         self._clear()
         self._exhausted = False
         self._load(max(how_many, self._page))
-        if keep is not None and keep not in self._row_of and not self._exhausted:
-            at = self._position_of(keep, within=KEEP_WITHIN)
-            if at is not None and at >= len(self._lines):
-                self._jump(at)
+        self._keep(keep)
         self.endResetModel()
+
+    def _keep(self, key: Key | None) -> None:
+        """Read the page of a record past the loaded rows (the selection, after a sort or a
+        refresh), if where it stands is found within ``KEEP_WITHIN``."""
+        if key is None or key in self._row_of or self._exhausted:
+            return
+        at = self._position_of(key, within=KEEP_WITHIN)
+        if at is not None and at >= len(self._lines):
+            self._jump(at)
 
     def _jump(self, at: int) -> int:
         """Read the page holding row ``at`` past the loaded rows; the rows between stay unread.
@@ -385,6 +391,7 @@ class RecordsModel(QAbstractTableModel):
             self._clear()
             self._exhausted = len(rows) < wanted
             self._append(rows)
+            self._keep(self.selected_key)
             self.endResetModel()
             return
         # Same rowids in the same places: every line is read (``same`` checked it).
