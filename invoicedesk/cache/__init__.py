@@ -10,8 +10,12 @@ Design points:
 - The list never loads the world: filtering, sorting and paging happen in SQL
   (``fetch(query, sort, offset, limit)``), so the first screenful costs the same at 1,000
   and at 100,000 records.
-- Search is a substring match over id, customer, email, SKUs and tracking numbers, served by
-  an FTS5 trigram index when SQLite has one (3.34+), else by ``LIKE``.
+- Every column the list sorts on has an index in that order, so a sorted page is read from
+  an index, never by sorting every record (``SORT_COLUMNS``; totals sort within currency).
+- Search is a substring match over id, customer, email, SKUs and tracking numbers. A word in
+  few records is looked up in an FTS5 trigram index (SQLite 3.34+) and those are sorted; a
+  common word is matched against the first records in the list's order, where a page of
+  matches is found; ``LIKE`` over every record only when neither finds a page.
 
 Nothing lost, one clear line (what breaks a cache, and what happens then):
 - Every SQLite or OS failure becomes one :class:`CacheError` sentence naming the file or folder

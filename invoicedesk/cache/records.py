@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -27,6 +28,32 @@ from invoicedesk.cache.values import (
 from invoicedesk.domain import Document, Invoice, Order, Source, Summary, parse_invoice_document, parse_order
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.needs import needs_action
+
+PROBE_ROWS = 12_000
+"""How many records, in the list's order, a search for a common term matches one by one before
+searching every record; the default order (newest first) reads them from one narrow index."""
+PROBE_ROWS_UNCOVERED = 3_000
+"""The same for the other orders, whose indexes do not hold the search text (a read per record)."""
+PROGRESS_STEPS = 2000
+"""SQLite instructions between two looks at the clock of a query given a time limit."""
+WALK_FROM = 1000
+"""Filters keeping at least this many records are walked past in the sort's order (``_walks``)."""
+WALK_WITHIN = 0.03
+"""Seconds such a walk may take before the filtered records are sorted instead."""
+RARE_MATCHES = 2000
+"""A search word with fewer matches than this is looked up in the trigram index, then sorted."""
+
+
+_SOURCES = {s.value: s for s in Source}
+
+
+def _phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class RecordsCache(CacheFile):
@@ -218,17 +245,21 @@ class RecordsCache(CacheFile):
 
     # ------------------------------------------------------------------ reading records
 
-    def _where(self, q: Query) -> tuple[str, list[Any]]:
+    def _where(self, q: Query, rare: str | None = None, walk: bool = False) -> tuple[str, list[Any]]:
+        """The WHERE clause of a query; ``rare`` is a search word with few matches (``_rare_word``);
+        ``walk`` keeps SQLite from reading the source, account and status filters from their own
+        indexes, so it walks the sort's index instead (``_walks``)."""
         clauses: list[str] = []
         params: list[Any] = []
+        plus = "+" if walk else ""
         if q.source:
-            clauses.append("source = ?")
+            clauses.append(f"{plus}source = ?")
             params.append(q.source)
         if q.account:
-            clauses.append("account = ?")
+            clauses.append(f"{plus}account = ?")
             params.append(q.account)
         if q.status:
-            clauses.append("status = ?")
+            clauses.append(f"{plus}status = ?")
             params.append(q.status)
         if q.needs_action:
             clauses.append("needs_action != ''")
@@ -241,17 +272,18 @@ class RecordsCache(CacheFile):
         if q.date_to:
             clauses.append("date < ?")
             params.append(iso(q.date_to))
-        text = q.search.strip().lower()
-        if text:
-            for word in text.split():
-                if self.has_fts and len(word) >= 3:
-                    phrase = '"' + word.replace('"', '""') + '"'
-                    clauses.append("+rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
-                    params.append(phrase)
-                else:
-                    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                    clauses.append("search_text LIKE ? ESCAPE '\\'")
-                    params.append(f"%{escaped}%")
+        for word in q.search.strip().lower().split():
+            if word == rare:
+                # Few matches: look them up by rowid, then sort those few.
+                clauses.append("rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
+                params.append(_phrase(word))
+            elif rare is None and self.has_fts and len(word) >= 3:
+                # Many matches: walk the sort's index, keeping the rowids the trigram index names.
+                clauses.append("+rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
+                params.append(_phrase(word))
+            else:
+                clauses.append("search_text LIKE ? ESCAPE '\\'")
+                params.append(_like(word))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     _ROW_COLS = (
@@ -265,7 +297,7 @@ class RecordsCache(CacheFile):
         return Row(
             t[0],
             Summary(
-                source=Source(t[1]),
+                source=_SOURCES[t[1]],
                 account=t[2],
                 id=t[3],
                 date=from_iso(t[4]),
@@ -293,20 +325,214 @@ class RecordsCache(CacheFile):
         offset: int = 0,
         limit: int = 200,
     ) -> list[Row]:
-        """One page of the list, filtered and sorted in SQL."""
-        expr = SORT_COLUMNS.get(sort)
-        if expr is None:
-            raise ValueError(f"cannot sort on {sort!r}")
-        direction = "DESC" if descending else "ASC"
-        where, params = self._where(query)
-        sql = (
-            f"SELECT {self._ROW_COLS} FROM records{where} "  # noqa: S608 (fixed expressions only)
-            f"ORDER BY {expr} {direction}, rowid {direction} LIMIT ? OFFSET ?"
-        )
+        """One page of the list, filtered and sorted in SQL (read from the sort's index in order)."""
+        order = self._order_by(sort, descending)
+        rare = self._rare_word(query)
+        walk = rare is None and self._walks(query)
+        if query.search.strip() and rare is None:
+            rows = self._probe(query, sort, order, offset, limit, walk)
+            if rows is not None:
+                return rows
+        where, params = self._where(query, rare, walk)
+        sql = f"SELECT {self._ROW_COLS} FROM records{where} ORDER BY {order} LIMIT ? OFFSET ?"  # noqa: S608
+        if walk:
+            # The filtered records may all sit at the far end of the sort's order (sorting by
+            # account, filtered on one store): a walk that takes too long gives way to a sort.
+            found = self._read_within(sql, [*params, limit, offset], WALK_WITHIN)
+            if found is not None:
+                return [self._row(t) for t in found]
+            # Sorted by rowid and sort key alone (a narrow sort), then only the page is read.
+            where, params = self._where(query, rare)
+            sql = (
+                f"SELECT {self._ROW_COLS} FROM records WHERE rowid IN "  # noqa: S608
+                f"(SELECT rowid FROM records{where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}"
+            )
         return [self._row(t) for t in self._read(sql, [*params, limit, offset])]
 
+    def _read_within(self, sql: str, params: Sequence[Any], within: float) -> list[tuple[Any, ...]] | None:
+        """Rows of a read, or ``None`` when it would take longer than ``within`` seconds."""
+        deadline = time.monotonic() + within
+        with self._c.lock:
+            db = self._c.db
+            db.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+            try:
+                return db.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "interrupt" in str(exc):
+                    return None
+                raise self._translate(exc) from None
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from None
+            finally:
+                db.set_progress_handler(None, 0)
+
+    def position(
+        self,
+        query: Query,
+        rowid: int,
+        *,
+        sort: str = "date",
+        descending: bool = True,
+        within: float | None = None,
+    ) -> int | None:
+        """Where a record stands in the list (0 = first), or ``None`` when the query leaves it out.
+
+        Counts over the sort's index (records before it in that order), so the window can read
+        the list down to a record without reading page after page until it shows up. Without
+        a filter that is a few ms; a filter (an account, a status) makes it a walk of the
+        records, so ``within`` (seconds) gives up and answers ``None`` once it is spent.
+        """
+        terms = SORT_COLUMNS.get(sort)
+        if terms is None:
+            raise ValueError(f"cannot sort on {sort!r}")
+        where, params = self._where(query, self._rare_word(query))
+        base = where.removeprefix(" WHERE ")
+        keyed = " AND ".join(filter(None, [base, "rowid = ?"]))
+        counts: list[tuple[str, list[Any]]] = []
+        with self._c.lock:
+            db = self._c.db
+            if within is not None:
+                deadline = time.monotonic() + within
+                db.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+            try:
+                got = db.execute(f"SELECT {', '.join(terms)} FROM records WHERE {keyed}", [*params, rowid])  # noqa: S608
+                row = got.fetchone()
+                if row is None:
+                    return None
+                values = list(row)
+                # Records before it: equal on the first i terms and before it on term i, for
+                # some i (rowid last). One count each, so each reads a range of an index.
+                # NULLs sort first ascending.
+                for i, (term, value) in enumerate(zip((*terms, "rowid"), (*values, rowid), strict=True)):
+                    steps: list[tuple[str, list[Any]]] = []
+                    if value is None:
+                        if descending:
+                            steps.append((f"{term} IS NOT NULL", []))
+                    elif descending:
+                        steps.append((f"{term} > ?", [value]))
+                    else:
+                        steps += [(f"{term} IS NULL", []), (f"{term} < ?", [value])]
+                    for step, step_params in steps:
+                        clause = " AND ".join(
+                            [*filter(None, [base]), *(f"{t} IS ?" for t in terms[:i]), step]
+                        )
+                        counts.append((clause, [*params, *values[:i], *step_params]))
+                return sum(
+                    int(db.execute(f"SELECT count(*) FROM records WHERE {clause}", p).fetchone()[0])  # noqa: S608
+                    for clause, p in counts
+                )
+            except sqlite3.OperationalError as exc:
+                if within is not None and "interrupt" in str(exc):
+                    return None  # took longer than allowed
+                raise self._translate(exc) from None
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from None
+            finally:
+                if within is not None:
+                    db.set_progress_handler(None, 0)
+
+    def _walks(self, query: Query) -> bool:
+        """Whether a page should walk the sort's index past records the filters leave out.
+
+        SQLite takes an account, source or status filter as very selective and reads it from
+        that column's index, then sorts every match: 50,000 records of one account, for a page
+        of 200. When the filters keep many records (``WALK_FROM``), walking the sort's index
+        and skipping the others finds a page after a few hundred; when they keep few, sorting
+        those few is quicker. Counting them reads an index range (about a ms per 50,000).
+        """
+        if not (query.source or query.account or query.status):
+            return False
+        where, params = self._where(
+            replace(query, search="", needs_action=False, date_from=None, date_to=None)
+        )
+        kept = f"SELECT count(*) FROM (SELECT 1 FROM records{where} LIMIT ?)"  # noqa: S608
+        (n,) = self._read(kept, [*params, WALK_FROM])[0]
+        return int(n) >= WALK_FROM
+
+    def _rare_word(self, query: Query) -> str | None:
+        """The search word with the fewest matches when it has fewer than ``RARE_MATCHES``.
+
+        Its matches are few enough to read by rowid and sort; every other search walks the
+        list's order instead (``_probe``). Counting up to the cap costs well under 3 ms even
+        for a word in every record: the trigram index hands matches out one at a time.
+        """
+        if not self.has_fts:
+            return None
+        best: tuple[int, str] | None = None
+        for word in query.search.strip().lower().split():
+            if len(word) < 3:
+                continue
+            (n,) = self._read(
+                "SELECT count(*) FROM (SELECT 1 FROM records_fts WHERE records_fts MATCH ? LIMIT ?)",
+                [_phrase(word), RARE_MATCHES],
+            )[0]
+            if n < RARE_MATCHES and (best is None or n < best[0]):
+                best = (n, word)
+        return best[1] if best else None
+
+    @staticmethod
+    def _order_by(sort: str, descending: bool) -> str:
+        terms = SORT_COLUMNS.get(sort)
+        if terms is None:
+            raise ValueError(f"cannot sort on {sort!r}")
+        direction = "DESC" if descending else "ASC"
+        return ", ".join(f"{term} {direction}" for term in (*terms, "rowid"))
+
+    def page_plan(self, query: Query = Query(), *, sort: str = "date", descending: bool = True) -> str:
+        """SQLite's plan for a page of the list (``EXPLAIN QUERY PLAN``), one step a line."""
+        rare = self._rare_word(query)
+        where, params = self._where(query, rare, rare is None and self._walks(query))
+        sql = (
+            f"EXPLAIN QUERY PLAN SELECT {self._ROW_COLS} FROM records{where} "  # noqa: S608
+            f"ORDER BY {self._order_by(sort, descending)} LIMIT ? OFFSET ?"
+        )
+        return "\n".join(str(r[-1]) for r in self._read(sql, [*params, 200, 0]))
+
+    def _probe(
+        self, query: Query, sort: str, order: str, offset: int, limit: int, walk: bool = False
+    ) -> list[Row] | None:
+        """A page of a search found among the first records in the list's order, or ``None``.
+
+        A common term ("@example.com", "son") is in thousands of records: the trigram index
+        would hand them all back to be sorted, while the first page is among the first few
+        hundred records in order. So the first records in order (read from the sort's index,
+        for the default sort without touching the records at all) are matched one by one,
+        stopping at a full page. When they hold less than that, ``None``: the caller searches
+        all records.
+        """
+        window = PROBE_ROWS if sort == "date" else PROBE_ROWS_UNCOVERED
+        wanted = offset + limit
+        if wanted > window:
+            return None
+        others, params = self._where(replace(query, search=""), walk=walk)
+        words = query.search.strip().lower().split()
+        likes = " AND ".join("search_text LIKE ? ESCAPE '\\'" for _ in words)
+        # The window keeps its ORDER BY (it has a LIMIT), and the outer scan keeps its order.
+        first = f"SELECT rowid, search_text FROM records{others} ORDER BY {order} LIMIT ?"  # noqa: S608
+        hits = [
+            int(r[0])
+            for r in self._read(
+                f"SELECT rowid FROM ({first}) WHERE {likes} LIMIT ?",  # noqa: S608
+                [*params, window, *(_like(w) for w in words), wanted],
+            )
+        ]
+        if len(hits) < wanted:
+            (in_window,) = self._read(
+                f"SELECT count(*) FROM (SELECT 1 FROM records{others} LIMIT ?)",  # noqa: S608
+                [*params, window],
+            )[0]
+            if in_window >= window:
+                return None  # later records may match too
+        page = hits[offset:wanted]
+        if not page:
+            return []
+        marks = ",".join("?" * len(page))
+        found = self._read(f"SELECT {self._ROW_COLS} FROM records WHERE rowid IN ({marks})", page)  # noqa: S608
+        by_rowid = {t[0]: t for t in found}
+        return [self._row(by_rowid[r]) for r in page if r in by_rowid]
+
     def count(self, query: Query = Query()) -> int:
-        where, params = self._where(query)
+        where, params = self._where(query, self._rare_word(query))
         return int(self._read(f"SELECT count(*) FROM records{where}", params)[0][0])  # noqa: S608
 
     def needs_counts(self, query: Query, codes: Sequence[str]) -> dict[str, int]:

@@ -14,21 +14,43 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from invoicedesk.domain import Document, Summary
+from invoicedesk.needs import LABELS as NEEDS_LABELS
 
-# Columns the list can sort on, mapped to SQL expressions (never user text in SQL).
-SORT_COLUMNS: dict[str, str] = {
-    "source": "source",
-    "account": "account",
-    "id": "id_sort",
-    "date": "date",
-    "customer": "customer COLLATE NOCASE",
-    "email": "email COLLATE NOCASE",
-    "total": "total_sort",
-    "status": "status",
-    "delivery_type": "delivery_type",
-    "invoice": "invoice_public_id",
-    "needs_action": "needs_action",
+
+def _needs_order() -> str:
+    """What a record needs, as the words staff read (case-insensitive); nothing owed sorts last.
+
+    The list sorts on this expression and an index is built on it, so a page of the list sorted
+    by "Needs action" reads the index instead of sorting every record. SQLite uses an expression
+    index only for the very same expression: changing the words needs a migration that builds
+    the index again (a test checks that the list's query still reads it).
+    """
+    cases = " ".join(
+        f"WHEN '{code}' THEN '{words.lower().replace(chr(39), chr(39) * 2)}'"
+        for code, words in sorted(NEEDS_LABELS.items())
+    )
+    return f"(CASE needs_action WHEN '' THEN '~' {cases} ELSE lower(needs_action) END)"
+
+
+NEEDS_ORDER = _needs_order()
+
+# Columns the list can sort on, mapped to the SQL terms of its ORDER BY (never user text in
+# SQL). Each sort has an index in the schema that lists the same terms, then the rowid (the
+# tie-break), so a page is read from the index in order. Totals sort within their currency.
+SORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "source": ("source",),
+    "account": ("account COLLATE NOCASE",),
+    "id": ("id_sort",),
+    "date": ("date",),
+    "customer": ("customer COLLATE NOCASE",),
+    "email": ("email COLLATE NOCASE",),
+    "total": ("currency", "total_sort"),
+    "status": ("status",),
+    "delivery_type": ("delivery_type",),
+    "invoice": ("invoice_public_id",),
+    "needs_action": (NEEDS_ORDER,),
 }
+
 
 @dataclass(frozen=True, slots=True)
 class Query:
@@ -96,6 +118,13 @@ def iso(dt: datetime | None) -> str | None:
 def from_iso(text: str | None) -> datetime | None:
     if not text:
         return None
+    if text.endswith("Z"):
+        # What ``iso`` writes; ``fromisoformat`` reads it ~40x faster than ``strptime`` (the list
+        # reads a date for every row it shows).
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
     try:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except ValueError:

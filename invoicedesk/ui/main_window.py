@@ -71,6 +71,7 @@ from invoicedesk.ui.records_model import (
     PAGE_SIZE,
     Column,
     Key,
+    ListHeader,
     RecordsModel,
     money_locale,
     record_key,
@@ -315,6 +316,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
 
         self.model = RecordsModel(self.cache, icons=_source_icon, parent=self)  # type: ignore[arg-type]
         self.table = QTableView(objectName="recordsTable")
+        self.table.setHorizontalHeader(ListHeader(self.table))  # sort arrows as staff read them
         self.table.setAccessibleName("Orders and invoices")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -563,6 +565,9 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         self._scroll_before_reset = self.table.verticalScrollBar().value()
 
     def _after_reset(self) -> None:
+        # Lay the rows out now: left to the view's own zero timer, the layout comes after the
+        # first paint and the whole list is painted twice (the stall when a sync first fills it).
+        self.table.doItemsLayout()
         try:
             row = self.model.row_of_key(self._key) if self._key is not None else None
             if row is not None:
@@ -571,7 +576,11 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
                     self.table.selectionModel().SelectionFlag.ClearAndSelect
                     | self.table.selectionModel().SelectionFlag.Rows,
                 )
-            self.table.verticalScrollBar().setValue(self._scroll_before_reset)
+            if row is not None and self.model.last_reset == "sort":
+                # A new order: the selected record moved, the view follows it.
+                self.table.scrollTo(self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
+            else:
+                self.table.verticalScrollBar().setValue(self._scroll_before_reset)
         finally:
             self._restoring = False
         if row is None and self._key is not None:
@@ -588,6 +597,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
     def _select_key(self, key: Key | None) -> None:
         self._key = key
         self.message_bar.record_shown(key)
+        self.model.selected_key = key  # a sort keeps it in the list
         self._load_record()
 
     def _load_record(self) -> None:
@@ -604,10 +614,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
     def select_record(self, source: str, account: str, record_id: str) -> bool:
         """Select a record by its identity (tests, links); ``False`` when it is not in the list."""
         key = (source, account, str(record_id))
-        row = self.model.row_of_key(key)
-        while row is None and self.model.canFetchMore():
-            self.model.fetchMore()
-            row = self.model.row_of_key(key)
+        row = self.model.load_to_key(key)  # one count and one read, however deep it stands
         if row is None:
             return False
         index = self.model.index(row, Column.ID)  # a column never hidden: scrollTo skips hidden ones

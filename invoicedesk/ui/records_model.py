@@ -26,6 +26,7 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QFont, QIcon
+from PySide6.QtWidgets import QHeaderView, QStyleOptionHeader
 
 from invoicedesk.cache import Cache, Query, Row
 from invoicedesk.domain import (
@@ -43,6 +44,9 @@ from invoicedesk.textsafe import capped
 
 PAGE_SIZE = 200
 REFRESH_MAX = 2000
+KEEP_WITHIN = 0.04
+"""Seconds a sort may spend finding where the selected record landed (a filtered list of
+100,000 records can take longer: the selection is then let go, as a new query does)."""
 SortRole = int(Qt.ItemDataRole.UserRole) + 1
 KeyRole = int(Qt.ItemDataRole.UserRole) + 2
 
@@ -171,6 +175,27 @@ _ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.Item
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 
+class ListHeader(QHeaderView):
+    """The list's column headers, whose sort arrow points the way staff read it.
+
+    Qt asks the style for a downward arrow when a column sorts ascending (values grow down the
+    list) and an upward one for descending. Staff read it the other way, as spreadsheets and
+    file managers draw it: ▲ for A to Z and smallest first, ▼ for newest or largest first.
+    """
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setSectionsClickable(True)  # as the view's own header: a click sorts
+
+    def initStyleOptionForIndex(self, option: QStyleOptionHeader, logicalIndex: int) -> None:
+        super().initStyleOptionForIndex(option, logicalIndex)
+        arrow = QStyleOptionHeader.SortIndicator
+        if option.sortIndicator == arrow.SortUp:
+            option.sortIndicator = arrow.SortDown
+        elif option.sortIndicator == arrow.SortDown:
+            option.sortIndicator = arrow.SortUp
+
+
 @dataclass(slots=True)
 class _Line:
     rowid: int
@@ -199,8 +224,15 @@ class RecordsModel(QAbstractTableModel):
         self._query = Query()
         self._sort = Column.DATE
         self._descending = True
-        self._lines: list[_Line] = []
+        # A row is None until read: a sort or a link may jump deep into the list, and the rows
+        # it jumps over are read a page at a time once the view paints them.
+        self._lines: list[_Line | None] = []
         self._index_of: dict[int, int] = {}
+        self._row_of: dict[Key, int] = {}
+        self.selected_key: Key | None = None
+        """The record the window shows; a sort keeps it in the list."""
+        self.last_reset = "query"
+        """Why the model was last reset: "query", "sort" or "refresh"."""
         self._exhausted = True
         self._loaded = False
         self._count: int | None = None
@@ -262,15 +294,68 @@ class RecordsModel(QAbstractTableModel):
     def loaded_count(self) -> int:
         return len(self._lines)
 
-    def _reload(self, how_many: int) -> None:
+    def _reload(self, how_many: int, reason: str = "query", keep: Key | None = None) -> None:
         self._loaded = True
+        self.last_reset = reason
         self.beginResetModel()
         self._count = None
-        self._lines = []
-        self._index_of = {}
+        self._clear()
         self._exhausted = False
         self._load(max(how_many, self._page))
+        self._keep(keep)
         self.endResetModel()
+
+    def _keep(self, key: Key | None) -> None:
+        """Read the page of a record past the loaded rows (the selection, after a sort or a
+        refresh), if where it stands is found within ``KEEP_WITHIN``."""
+        if key is None or key in self._row_of or self._exhausted:
+            return
+        at = self._position_of(key, within=KEEP_WITHIN)
+        if at is not None and at >= len(self._lines):
+            self._jump(at)
+
+    def _jump(self, at: int) -> int:
+        """Read the page holding row ``at`` past the loaded rows; the rows between stay unread.
+
+        Returns how many rows were read (callers wrap it in insert/reset signals).
+        """
+        first = len(self._lines)
+        start = max(first, at - at % self._page)
+        rows = self._fetch(start, self._page)
+        if len(rows) < self._page:
+            self._exhausted = True
+        if rows:
+            self._lines.extend([None] * (start - first))
+            self._append(rows)
+        return len(rows)
+
+    def _fill(self, row: int) -> _Line | None:
+        """Read the page holding an unread row (the view is painting it)."""
+        start = row - row % self._page
+        for i, r in enumerate(self._fetch(start, self._page), start):
+            if i < len(self._lines) and self._lines[i] is None:
+                self._lines[i] = _Line(r.rowid, r.summary)
+                self._index_of[r.rowid] = self._row_of[record_key(r.summary)] = i
+        return self._lines[row]
+
+    def _line(self, row: int) -> _Line | None:
+        if not 0 <= row < len(self._lines):
+            return None
+        line = self._lines[row]
+        return line if line is not None else self._fill(row)
+
+    def _clear(self) -> None:
+        self._lines = []
+        self._index_of = {}
+        self._row_of = {}
+
+    def _position_of(self, key: Key, within: float | None = None) -> int | None:
+        rowid = self._cache.find_rowid(*key)
+        if rowid is None:
+            return None
+        return self._cache.position(
+            self._query, rowid, sort=SORT_KEYS[self._sort], descending=self._descending, within=within
+        )
 
     def _fetch(self, offset: int, limit: int) -> list[Row]:
         return self._cache.fetch(
@@ -290,9 +375,10 @@ class RecordsModel(QAbstractTableModel):
         return len(rows)
 
     def _append(self, rows: Iterable[Row]) -> None:
+        lines = self._lines
         for row in rows:
-            self._index_of[row.rowid] = len(self._lines)
-            self._lines.append(_Line(row.rowid, row.summary))
+            self._index_of[row.rowid] = self._row_of[record_key(row.summary)] = len(lines)
+            lines.append(_Line(row.rowid, row.summary))
 
     # ------------------------------------------------------------------ refreshing
 
@@ -310,17 +396,23 @@ class RecordsModel(QAbstractTableModel):
         rows = self._fetch(0, wanted)
         self._count = None
         same = len(rows) == len(self._lines) and all(
-            r.rowid == line.rowid for r, line in zip(rows, self._lines, strict=True)
+            line is not None and r.rowid == line.rowid for r, line in zip(rows, self._lines, strict=True)
         )
         if not same:
+            self.last_reset = "refresh"
             self.beginResetModel()
-            self._lines = []
-            self._index_of = {}
+            self._clear()
             self._exhausted = len(rows) < wanted
             self._append(rows)
+            self._keep(self.selected_key)
             self.endResetModel()
             return
-        changed = [i for i, r in enumerate(rows) if r.summary != self._lines[i].summary]
+        # Same rowids in the same places: every line is read (``same`` checked it).
+        changed = [
+            i
+            for i, (r, line) in enumerate(zip(rows, self._lines, strict=True))
+            if line is not None and r.summary != line.summary
+        ]
         for i in changed:
             self._lines[i] = _Line(rows[i].rowid, rows[i].summary)
         self._emit_changed(changed)
@@ -354,22 +446,55 @@ class RecordsModel(QAbstractTableModel):
     # ------------------------------------------------------------------ lookups
 
     def summary(self, row: int) -> Summary | None:
-        return self._lines[row].summary if 0 <= row < len(self._lines) else None
+        line = self._line(row)
+        return line.summary if line is not None else None
 
     def rowid(self, row: int) -> int | None:
-        return self._lines[row].rowid if 0 <= row < len(self._lines) else None
+        line = self._line(row)
+        return line.rowid if line is not None else None
 
     def row_of_key(self, key: Key) -> int | None:
-        for i, line in enumerate(self._lines):
-            if record_key(line.summary) == key:
-                return i
-        return None
+        """The row of a loaded record (a dict kept with the rows: no walk through the list)."""
+        return self._row_of.get(key)
+
+    def load_to_key(self, key: Key) -> int | None:
+        """The row of a record in the list, reading the list down to it if needed.
+
+        Where it stands comes from one count in the cache, then only its page is read (the
+        rows before it are read when the view paints them): no page after page of reads until
+        it shows up. ``None`` when the current query leaves the record out.
+        """
+        row = self._row_of.get(key)
+        if row is not None:
+            return row
+        at = self._position_of(key)
+        if at is None:
+            return None
+        if at < len(self._lines):
+            self._fill(at)  # among the rows jumped over
+            return self._row_of.get(key)
+        if self._exhausted:
+            return None
+        first = len(self._lines)
+        start = max(first, at - at % self._page)
+        rows = self._fetch(start, self._page)
+        if not rows:
+            return None
+        self.beginInsertRows(QModelIndex(), first, start + len(rows) - 1)
+        self._lines.extend([None] * (start - first))
+        self._append(rows)
+        self.endInsertRows()
+        if len(rows) < self._page:
+            self._exhausted = True
+        return self._row_of.get(key)
 
     def row_of_rowid(self, rowid: int) -> int | None:
         return self._index_of.get(rowid)
 
     def texts(self, row: int) -> tuple[str, ...]:
-        line = self._lines[row]
+        line = self._line(row)
+        if line is None:
+            return ("",) * _NCOLS
         if line.texts is None:
             line.texts = display_texts(line.summary, self._locale, syncing=self._syncing)
         return line.texts
@@ -414,6 +539,10 @@ class RecordsModel(QAbstractTableModel):
             return HEADER_TIPS.get(col)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return self._align_right if col == Column.TOTAL else self._align_left
+        if role == Qt.ItemDataRole.InitialSortOrderRole:
+            # The first click on Date shows the newest first, as the list opens.
+            first = Qt.SortOrder.DescendingOrder if col == Column.DATE else Qt.SortOrder.AscendingOrder
+            return first.value
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
@@ -430,6 +559,10 @@ class RecordsModel(QAbstractTableModel):
         if row >= len(lines) or col >= _NCOLS:
             return None
         line = lines[row]
+        if line is None:
+            line = self._fill(row)
+            if line is None:
+                return None
         if role == _DISPLAY:
             texts = line.texts
             if texts is None:
@@ -455,7 +588,11 @@ class RecordsModel(QAbstractTableModel):
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sort in SQL: re-query from the top with the new ORDER BY."""
+        """Sort in SQL: re-query from the top with the new ORDER BY (an index walk per column).
+
+        The selected record stays in the list: the rows down to it are read in the same reset.
+        Totals sort within their currency; "Needs action" by the words shown, nothing owed last.
+        """
         if not 0 <= column < len(Column):
             return
         col = Column(column)
@@ -465,7 +602,7 @@ class RecordsModel(QAbstractTableModel):
         self._sort = col
         self._descending = descending
         if self._loaded:  # before the first set_query there is nothing to re-read yet
-            self._reload(self._page)
+            self._reload(self._page, "sort", keep=self.selected_key)
 
     # ------------------------------------------------------------------ helpers
 
