@@ -299,15 +299,24 @@ def window(qtbot, qrun, filled: Path, tmp_path: Path) -> Iterator[Any]:
 
     folder = copy_cache(filled, tmp_path / "desk")
     c = Cache.open(folder)
-    services = Services(Config(), StaticSecrets(), folder)
+    # The cache's stores, configured (a window without any account shows the welcome instead);
+    # nothing answers at that address, and no sync is started.
+    from invoicedesk.config import JumpsellerAccount
+
+    names = sorted({r.summary.account for r in c.iter_all(Query(source="jumpseller"))})
+    stores = tuple(JumpsellerAccount(n, n, api_url="http://127.0.0.1:9/v1") for n in names)
+    services = Services(Config(jumpseller=stores), StaticSecrets(), folder)
     w = MainWindow(services, c, Syncer(services, c), Actions(services, c), sync_on_start=False)
-    qtbot.addWidget(w)
-    w.show()
+    w.show()  # closed below, after its shutdown (not by qtbot, which would close it first)
     qtbot.waitExposed(w)
+    w.resize(1500, 900)  # wide: every column shown (a narrow window hides the lesser ones)
+    qtbot.waitUntil(lambda: not w.table.horizontalHeader().isSectionHidden(Column.ACCOUNT))
     yield w
     qrun(w.shutdown())
     qrun(services.aclose())
+    w.close()
     c.close()
+    w.deleteLater()
 
 
 def click_header(qtbot, window: Any, column: Column) -> None:
@@ -325,7 +334,7 @@ def shown_row(window: Any) -> int:
     rows = {i.row() for i in table.selectionModel().selectedRows()}
     row = table.currentIndex().row()
     assert rows == {row}
-    assert table.viewport().rect().intersects(table.visualRect(window.model.index(row, 0)))
+    assert table.viewport().rect().intersects(table.visualRect(window.model.index(row, Column.ID)))
     return row
 
 

@@ -234,6 +234,9 @@ class WindowFit(QObject):
                 self._side_sizes = s.sizes()  # as staff left them (not before the first show)
             s.setOrientation(wanted)
             self._divide = True
+            # The splitter may already have its new size (Qt resizes children before the
+            # window's own event reaches us): divide once the events of this resize are done.
+            QTimer.singleShot(0, self._divide_now)
         if self.toolbar is not None:
             # Words under the icons take less width than beside them: every button stays in
             # view on a narrow window instead of slipping into the toolbar's overflow menu.
@@ -248,6 +251,12 @@ class WindowFit(QObject):
                 # Still too wide (a small screen, large fonts): icons only, each named in its
                 # tooltip, rather than buttons hidden behind the overflow arrow.
                 self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+
+    def _divide_now(self) -> None:
+        if self._divide:
+            self._divide = False
+            self._set_sizes()
+            self.fit_columns()
 
     def _set_sizes(self) -> None:
         s = self.splitter
