@@ -53,6 +53,7 @@ from invoicedesk.paths import (
 # Every part logs as "invoicedesk.cache", the name support filters the log file by.
 log = logging.getLogger("invoicedesk.cache")
 T = TypeVar("T")
+SQLITE_NOTADB = 26
 
 
 class CacheFile:
@@ -111,11 +112,11 @@ class CacheFile:
                 f"The cache {path} is a folder, not a file: move it away, then run the command again."
             )
         try:
-            with path.open("rb") as f:
-                head = f.read(len(SQLITE_MAGIC))
+            empty = path.stat().st_size == 0
+            head = SQLITE_MAGIC if empty or self._sqlite_reads_it() else self._read_head()
         except OSError as exc:
             raise CacheReadOnlyError(describe_folder_error(exc, self.folder)) from None
-        if not head:
+        if empty:
             raise CacheRefusedError(
                 f"The cache {path} is empty (0 bytes), so it is not an InvoiceDesk cache and was left "
                 "as it is. Move it away (InvoiceDesk then starts a new cache and keeps its journal "
@@ -132,6 +133,37 @@ class CacheFile:
             except OSError:
                 return "damaged"
         return None
+
+    def _sqlite_reads_it(self) -> bool:
+        """Whether SQLite opens the file as a database, asked of SQLite itself.
+
+        The header is never read with a plain ``open()`` first: closing any descriptor of a file
+        drops every POSIX lock this process holds on it, including the shared lock that the
+        window's own connection keeps on the cache. Without that lock another process's last
+        ``close`` believes it is alone, checkpoints and deletes the ``-wal`` and ``-shm`` files
+        under the window's feet: the window then stops seeing what a sync writes, or reads pages
+        of two generations and reports the cache "malformed", and a sound cache is set aside.
+        SQLite keeps its own descriptors open while a lock is held, so asking it is safe.
+        """
+        try:
+            # mode=rw: never create the file (another process may just be setting it aside)
+            uri = f"{self.path.absolute().as_uri()}?mode=rw"
+            db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10)
+        except sqlite3.Error:
+            return True  # the real connection says what is wrong, in a sentence
+        try:
+            db.execute("PRAGMA schema_version")
+        except sqlite3.Error as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            return not (isinstance(code, int) and code & 0xFF == SQLITE_NOTADB)
+        finally:
+            db.close()
+        return True
+
+    def _read_head(self) -> bytes:
+        """The first bytes of a file SQLite refused as a database (so no connection here uses it)."""
+        with self.path.open("rb") as f:
+            return f.read(len(SQLITE_MAGIC))
 
     @property
     def _damage_marker(self) -> Path:
