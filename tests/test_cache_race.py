@@ -12,6 +12,7 @@ one SQLite file on disk; the records come from the sandbox's payloads through th
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import subprocess
 import sys
@@ -198,3 +199,68 @@ def test_a_sync_child_and_other_processes_never_make_the_windows_cache_look_dama
     finally:
         again.close()
     assert set_aside(folder) == []
+
+
+# ---------------------------------------------------------------------- the verdict, checked again
+
+
+def filled(folder: Path) -> tuple[Path, int]:
+    """A closed cache holding the sandbox records and one unfinished action."""
+    records = sandbox_records()
+    cache = Cache.open(folder)
+    try:
+        for first in range(0, len(records), PAGE):
+            cache.upsert(records[first : first + PAGE])
+        cache.journal_begin("jumpseller", records[0].account, str(records[0].id), "invoice", {})
+    finally:
+        cache.close()
+    return folder / CACHE_FILE, len(records)
+
+
+def test_one_failed_read_never_sets_a_sound_cache_aside_and_the_search_index_is_rebuilt(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "data"
+    path, total = filled(folder)
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO records_fts(records_fts) VALUES ('delete-all')")  # the index lost its rows
+    db.commit()
+    db.close()
+    # A read failed as "malformed" once and left its mark for the next opening.
+    marker = folder / f"{CACHE_FILE}.damaged"
+    marker.write_text("database disk image is malformed", encoding="utf-8")
+
+    cache = Cache(path)
+    try:
+        assert cache.count() == total
+        assert cache.count(Query(search="example")) > 0, "the search index is rebuilt from the records"
+        assert len(cache.journal(open_only=True)) == 1
+    finally:
+        cache.close()
+    assert not marker.exists()
+    assert set_aside(folder) == []
+
+
+def test_a_cache_that_stays_damaged_when_checked_again_is_still_set_aside(tmp_path: Path) -> None:
+    from invoicedesk.cache import CacheSetAsideError
+
+    folder = tmp_path / "data"
+    path, _total = filled(folder)
+    size = path.stat().st_size
+    with path.open("r+b") as f:  # random bytes over the second half of the pages
+        f.seek(size // 2)
+        f.write(random.Random(5).randbytes(size - size // 2))
+    (folder / f"{CACHE_FILE}.damaged").write_text("database disk image is malformed", encoding="utf-8")
+
+    try:
+        Cache(path).close()
+    except CacheSetAsideError as exc:
+        assert "1 unfinished action was carried over" in str(exc), exc
+    else:
+        raise AssertionError("a damaged cache must be set aside")
+    assert len(set_aside(folder)) == 1
+    reopened = Cache(path)
+    try:
+        assert reopened.count() == 0 and len(reopened.journal(open_only=True)) == 1
+    finally:
+        reopened.close()

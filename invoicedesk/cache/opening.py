@@ -70,6 +70,9 @@ class CacheFile:
             error = CacheFullError if exc.errno in FULL_ERRNOS else CacheReadOnlyError
             raise error(describe_folder_error(exc, self.folder)) from None
         damage = self._inspect_file()
+        if damage is not None and self._confirm_damage(damage) is None:
+            self._damage_marker.unlink(missing_ok=True)  # one failed read, not a damaged file
+            damage = None
         if not path.exists():
             self._create_new(path, [])
         db: sqlite3.Connection | None = None
@@ -97,6 +100,11 @@ class CacheFile:
         if damage is not None:
             if db is not None:
                 db.close()
+            if self._confirm_damage(damage) is None:
+                raise CacheError(
+                    f"The cache {path} could not be read just now ({damage}); it checks sound and was "
+                    "left as it is. Run the command again."
+                )
             raise self._set_aside(damage)
         assert db is not None
 
@@ -192,6 +200,48 @@ class CacheFile:
             rows = db.execute("PRAGMA quick_check(1)").fetchall()
             if rows != [("ok",)]:
                 return short_line(str(rows[0][0]) if rows else "") or "quick_check failed"
+        return None
+
+    def _confirm_damage(self, reason: str) -> str | None:
+        """Check a verdict of damage again on a fresh connection before the file is set aside.
+
+        A verdict can come from one failed read (the marker next to the cache) or from one step
+        of opening, while other processes write, checkpoint and open the same file. Setting a
+        sound cache aside loses the list staff look at (the window and the sync would work on
+        different files), so the file must fail SQLite's ``quick_check`` twice, a moment apart.
+        When it passes, the records are sound and the search index is rebuilt from them (what
+        a failed search may have met); only a rebuild that fails as damaged confirms the verdict.
+        Returns why the file is damaged, or ``None`` when it is sound.
+        """
+        for attempt in range(2):
+            if attempt:
+                time.sleep(0.2)
+            try:
+                db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+                try:
+                    damage = self._check_ours(db, True)
+                finally:
+                    db.close()
+            except sqlite3.Error as exc:
+                if sqlite_kind(exc) != "damaged":
+                    return None  # busy, full, read-only: not a verdict of damage
+                damage = short_line(str(exc))
+            if damage is None:
+                break
+        else:
+            return damage or reason
+        log.warning("the cache looked damaged (%s) but checks sound: kept", reason)
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            try:
+                if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'records_fts'").fetchone():
+                    rebuild = "INSERT INTO records_fts(records_fts) VALUES ('rebuild');"
+                    self._retry_busy(lambda: db.executescript(f"BEGIN IMMEDIATE; {rebuild} COMMIT;"))
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            if sqlite_kind(exc) == "damaged":
+                return short_line(str(exc))
         return None
 
     def _create_new(self, path: Path, entries: Sequence[dict[str, Any]]) -> int:
