@@ -29,7 +29,10 @@ Nothing lost, one clear line (what breaks a cache, and what happens then):
 - A damaged cache (``quick_check`` fails at open, a page read fails later, ``user_version`` out of
   range, a table missing) is set aside: its readable journal entries and those of the journal
   file are first written into a new cache, then the damaged file is renamed with a timestamp
-  (never deleted), and staff are told how many unfinished actions were carried over.
+  (never deleted), and staff are told how many unfinished actions were carried over. The
+  verdict is checked again first (``quick_check`` on a fresh connection, twice): a file that
+  passes is kept and only its search index is rebuilt, since a sound cache set aside would
+  leave the window and the sync on different files.
 - The journal of actions also lives outside SQLite, in ``actions-journal.jsonl`` next to the
   cache: every change of an entry is appended as one JSON line and fsync'd, after its
   transaction commits and before the caller sends anything to a service. Opening the cache

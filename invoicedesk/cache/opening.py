@@ -53,6 +53,7 @@ from invoicedesk.paths import (
 # Every part logs as "invoicedesk.cache", the name support filters the log file by.
 log = logging.getLogger("invoicedesk.cache")
 T = TypeVar("T")
+SQLITE_NOTADB = 26
 
 
 class CacheFile:
@@ -69,6 +70,9 @@ class CacheFile:
             error = CacheFullError if exc.errno in FULL_ERRNOS else CacheReadOnlyError
             raise error(describe_folder_error(exc, self.folder)) from None
         damage = self._inspect_file()
+        if damage is not None and self._confirm_damage(damage) is None:
+            self._damage_marker.unlink(missing_ok=True)  # one failed read, not a damaged file
+            damage = None
         if not path.exists():
             self._create_new(path, [])
         db: sqlite3.Connection | None = None
@@ -96,6 +100,11 @@ class CacheFile:
         if damage is not None:
             if db is not None:
                 db.close()
+            if self._confirm_damage(damage) is None:
+                raise CacheError(
+                    f"The cache {path} could not be read just now ({damage}); it checks sound and was "
+                    "left as it is. Run the command again."
+                )
             raise self._set_aside(damage)
         assert db is not None
 
@@ -111,11 +120,11 @@ class CacheFile:
                 f"The cache {path} is a folder, not a file: move it away, then run the command again."
             )
         try:
-            with path.open("rb") as f:
-                head = f.read(len(SQLITE_MAGIC))
+            empty = path.stat().st_size == 0
+            head = SQLITE_MAGIC if empty or self._sqlite_reads_it() else self._read_head()
         except OSError as exc:
             raise CacheReadOnlyError(describe_folder_error(exc, self.folder)) from None
-        if not head:
+        if empty:
             raise CacheRefusedError(
                 f"The cache {path} is empty (0 bytes), so it is not an InvoiceDesk cache and was left "
                 "as it is. Move it away (InvoiceDesk then starts a new cache and keeps its journal "
@@ -132,6 +141,37 @@ class CacheFile:
             except OSError:
                 return "damaged"
         return None
+
+    def _sqlite_reads_it(self) -> bool:
+        """Whether SQLite opens the file as a database, asked of SQLite itself.
+
+        The header is never read with a plain ``open()`` first: closing any descriptor of a file
+        drops every POSIX lock this process holds on it, including the shared lock that the
+        window's own connection keeps on the cache. Without that lock another process's last
+        ``close`` believes it is alone, checkpoints and deletes the ``-wal`` and ``-shm`` files
+        under the window's feet: the window then stops seeing what a sync writes, or reads pages
+        of two generations and reports the cache "malformed", and a sound cache is set aside.
+        SQLite keeps its own descriptors open while a lock is held, so asking it is safe.
+        """
+        try:
+            # mode=rw: never create the file (another process may just be setting it aside)
+            uri = f"{self.path.absolute().as_uri()}?mode=rw"
+            db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10)
+        except sqlite3.Error:
+            return True  # the real connection says what is wrong, in a sentence
+        try:
+            db.execute("PRAGMA schema_version")
+        except sqlite3.Error as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            return not (isinstance(code, int) and code & 0xFF == SQLITE_NOTADB)
+        finally:
+            db.close()
+        return True
+
+    def _read_head(self) -> bytes:
+        """The first bytes of a file SQLite refused as a database (so no connection here uses it)."""
+        with self.path.open("rb") as f:
+            return f.read(len(SQLITE_MAGIC))
 
     @property
     def _damage_marker(self) -> Path:
@@ -160,6 +200,48 @@ class CacheFile:
             rows = db.execute("PRAGMA quick_check(1)").fetchall()
             if rows != [("ok",)]:
                 return short_line(str(rows[0][0]) if rows else "") or "quick_check failed"
+        return None
+
+    def _confirm_damage(self, reason: str) -> str | None:
+        """Check a verdict of damage again on a fresh connection before the file is set aside.
+
+        A verdict can come from one failed read (the marker next to the cache) or from one step
+        of opening, while other processes write, checkpoint and open the same file. Setting a
+        sound cache aside loses the list staff look at (the window and the sync would work on
+        different files), so the file must fail SQLite's ``quick_check`` twice, a moment apart.
+        When it passes, the records are sound and the search index is rebuilt from them (what
+        a failed search may have met); only a rebuild that fails as damaged confirms the verdict.
+        Returns why the file is damaged, or ``None`` when it is sound.
+        """
+        for attempt in range(2):
+            if attempt:
+                time.sleep(0.2)
+            try:
+                db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+                try:
+                    damage = self._check_ours(db, True)
+                finally:
+                    db.close()
+            except sqlite3.Error as exc:
+                if sqlite_kind(exc) != "damaged":
+                    return None  # busy, full, read-only: not a verdict of damage
+                damage = short_line(str(exc))
+            if damage is None:
+                break
+        else:
+            return damage or reason
+        log.warning("the cache looked damaged (%s) but checks sound: kept", reason)
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            try:
+                if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'records_fts'").fetchone():
+                    rebuild = "INSERT INTO records_fts(records_fts) VALUES ('rebuild');"
+                    self._retry_busy(lambda: db.executescript(f"BEGIN IMMEDIATE; {rebuild} COMMIT;"))
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            if sqlite_kind(exc) == "damaged":
+                return short_line(str(exc))
         return None
 
     def _create_new(self, path: Path, entries: Sequence[dict[str, Any]]) -> int:
