@@ -87,3 +87,56 @@ def test_wrong_token_is_shown_as_a_failed_connection(qtbot, qrun, sandbox_sessio
     qrun(window.shutdown())
     qrun(services.aclose())
     cache.close()
+
+
+def _filled_cache(folder: Path, orders: int) -> Path:
+    from invoicedesk.cache import Cache
+    from invoicedesk.domain import parse_order
+    from invoicedesk.sandbox import Sandbox
+
+    sb = Sandbox(seed=7, orders=orders, invoices=1, stores=1)
+    store = sb.stores[0].login
+    cache = Cache.open(folder)
+    cache.upsert([parse_order(body, account=store) for body in sb.truth_orders(store)])
+    path = cache.path
+    cache.close()
+    return path
+
+
+def test_a_cache_damaged_while_closed_is_found_after_the_list_paints(tmp_path: Path) -> None:
+    """The window opens its cache without the slow check, checks it once the list shows, and a
+    damaged file is noted, said in one sentence, and set aside (kept) at the next start."""
+    import random
+
+    from invoicedesk.cache.schema import DAMAGED_SUFFIX
+
+    data = tmp_path / "d"
+    path = _filled_cache(data, 1500)
+    page = 4096
+    assert path.stat().st_size > 120 * page
+    rng = random.Random(5)
+    with path.open("r+b") as f:
+        for n in range(60, 100):
+            f.seek((n - 1) * page)
+            f.write(rng.randbytes(page))
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", INVOICEDESK_DATA_DIR=str(data),
+               INVOICEDESK_CONFIG=str(tmp_path / "config.toml"))
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "invoicedesk", "--exit-after", "60"],
+                              capture_output=True, text=True, timeout=120, env=env)
+
+    first = run()
+    assert first.returncode == 1, first.stderr
+    assert "is damaged" in first.stderr and "Open it again" in first.stderr, first.stderr
+    assert "Traceback" not in first.stderr, first.stderr
+    assert path.with_name(path.name + DAMAGED_SUFFIX).exists()
+
+    second = run()
+    assert second.returncode == 2, second.stderr
+    assert "was damaged" in second.stderr and "It is kept as" in second.stderr, second.stderr
+    assert [p for p in data.iterdir() if p.name.startswith(f"{path.name}.damaged-")]
+
+    third = run()
+    assert third.returncode == 0, third.stderr

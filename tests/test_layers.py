@@ -152,3 +152,57 @@ def test_a_function_level_import_counts(tmp_path: Path) -> None:
     source.write_text("def f():\n    from PySide6.QtCore import QObject\n    import qasync\n")
     targets = {t for t, _ in imports_of("invoicedesk.m", source)}
     assert {"PySide6.QtCore", "qasync"} <= targets
+
+
+# ---------------------------------------------------------------------- what start-up loads
+
+FIRST_PAINT_PROBE = """
+import json, sys
+from PySide6.QtCore import QTimer
+from invoicedesk.ui import firstpaint
+
+watch = firstpaint.watch_first_paint
+
+def watch_and_report(window):
+    reporter = watch(window)
+    def painted(_seconds):
+        print("LOADED " + json.dumps(sorted(sys.modules)), flush=True)
+        QTimer.singleShot(0, window.close)  # not inside the paint event
+    reporter.painted.connect(painted)
+    return reporter
+
+firstpaint.watch_first_paint = watch_and_report
+from invoicedesk.__main__ import main
+sys.exit(main([]))
+"""
+
+#: What the window's first paint must not wait for: the sandbox and its server, the team
+#: database's driver, the HTTP stack (it loads with the first client), the command line.
+NOT_BEFORE_FIRST_PAINT = (
+    "invoicedesk.sandbox", "starlette", "uvicorn", "psycopg", "httpx", "click", "invoicedesk.cli",
+)
+
+
+def test_the_first_paint_loads_no_server_driver_or_http_stack(tmp_path: Path) -> None:
+    """Staff wait for what loads before the list paints: only what the list needs loads."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        INVOICEDESK_DATA_DIR=str(tmp_path / "data"),
+        INVOICEDESK_CONFIG=str(tmp_path / "config.toml"),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", FIRST_PAINT_PROBE], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("LOADED "))
+    loaded = set(json.loads(line.removeprefix("LOADED ")))
+    assert "invoicedesk.ui.main_window" in loaded, "the probe saw the window's first paint"
+    early = sorted(m for m in loaded for p in NOT_BEFORE_FIRST_PAINT if m == p or m.startswith(p + "."))
+    assert not early, f"loaded before the first paint: {early}"

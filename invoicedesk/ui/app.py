@@ -12,10 +12,17 @@ import asyncio
 import gc
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoicedesk import APP_NAME, __version__
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from invoicedesk.cache import Cache
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +94,13 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
 
     from invoicedesk.actions import Actions
     from invoicedesk.cache import Cache
+    from invoicedesk.cache.schema import CACHE_FILE
     from invoicedesk.config import KeyringSecrets, load_config
     from invoicedesk.errors import InvoiceDeskError
     from invoicedesk.paths import data_dir
     from invoicedesk.services import Services
     from invoicedesk.sync import Syncer
-    from invoicedesk.ui.firstpaint import install_first_paint_report
+    from invoicedesk.ui.firstpaint import watch_first_paint
     from invoicedesk.ui.main_window import MainWindow
     from invoicedesk.ui.palette import ThemeFollower
 
@@ -109,7 +117,9 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
             services = Services(demo.config, demo.secrets, demo.data_dir)
         else:
             services = Services(load_config(args.config), KeyringSecrets(), data_dir())
-        cache = Cache.open(services.data_dir)
+        # Not Cache.open: its quick_check runs once the list has painted (see _check_after_paint).
+        # Opening still refuses what is not ours and sets aside a file already known damaged.
+        cache = Cache(services.data_dir / CACHE_FILE)
     except InvoiceDeskError as exc:
         print(f"invoicedesk: {exc}", file=sys.stderr)
         if demo is not None:
@@ -130,22 +140,95 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
         settings=settings,
     )
     window.closed.connect(closed.set)
-    install_first_paint_report(window)  # only with INVOICEDESK_REPORT_FIRST_PAINT=1
+    painted = asyncio.Event()
+    # Prints "first-paint ..." only with INVOICEDESK_REPORT_FIRST_PAINT=1.
+    watch_first_paint(window).painted.connect(lambda _seconds: painted.set())
     window.show()
     quiet_gc()
-    window.start()
+    status = 0
     try:
-        if args.screenshot or args.exit_after:
-            await _scripted_run(window, args)
-        else:
-            await closed.wait()
+        damage = await _check_after_paint(cache, painted, closed)
+        if damage is not None:
+            scripted = bool(args.screenshot or args.exit_after)
+            await _damaged(window, cache, damage, closed, interactive=not scripted)
+            status = 1
+        elif not closed.is_set():
+            window.start()
+            if args.screenshot or args.exit_after:
+                await _scripted_run(window, args)
+            else:
+                await closed.wait()
     finally:
         await window.shutdown()
         await services.aclose()
         cache.close()
         if demo is not None:
             demo.close()
-    return 0
+    return status
+
+
+FIRST_PAINT_WAIT = 2.0  # seconds; a window that never paints (minimised at start) is checked anyway
+
+
+async def _check_after_paint(cache: Cache, painted: asyncio.Event, closed: asyncio.Event) -> str | None:
+    """The cache's ``quick_check``, off the GUI thread, after the first paint; ``None`` when sound.
+
+    Staff see their list at once; start-up work that writes (finishing interrupted actions,
+    the first sync) waits for the verdict. The check runs in a daemon thread, not the loop's
+    executor, so closing the window during it never waits for it.
+    """
+    from invoicedesk.cache.opening import quick_check
+
+    try:
+        await asyncio.wait_for(painted.wait(), FIRST_PAINT_WAIT)
+    except TimeoutError:
+        pass
+    loop = asyncio.get_running_loop()
+    verdict: asyncio.Future[str | None] = loop.create_future()
+
+    def run() -> None:
+        try:
+            result: str | None = quick_check(cache.path)
+        except Exception:  # never a reason to stop staff working
+            log.exception("quick_check of the cache failed")
+            result = None
+        loop.call_soon_threadsafe(lambda: verdict.done() or verdict.set_result(result))
+
+    threading.Thread(target=run, name="cache-check", daemon=True).start()
+    closing = asyncio.ensure_future(closed.wait())
+    try:
+        await asyncio.wait({verdict, closing}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        closing.cancel()
+    return verdict.result() if verdict.done() else None
+
+
+async def _damaged(
+    window: QWidget, cache: Cache, damage: str, closed: asyncio.Event, *, interactive: bool
+) -> None:
+    """A damaged cache: note it (the next start sets it aside, journal rescued), tell staff, close."""
+    from PySide6.QtWidgets import QMessageBox
+
+    cache.mark_damaged(damage)
+    text = (
+        f"The cache {cache.path} is damaged ({damage}). InvoiceDesk closes now. Open it again: "
+        "it will set the damaged file aside (it is kept), carry its unfinished actions over to a "
+        "new cache and ask for a sync."
+    )
+    log.error("%s", text)
+    if sys.stderr is not None:
+        print(f"invoicedesk: {text}", file=sys.stderr)
+    if interactive and not closed.is_set():
+        box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, text, QMessageBox.StandardButton.Close, window)
+        answered = asyncio.get_running_loop().create_future()
+        box.finished.connect(lambda _r: answered.done() or answered.set_result(None))
+        box.open()  # never exec() inside a coroutine
+        closing = asyncio.ensure_future(closed.wait())
+        try:
+            await asyncio.wait({answered, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closing.cancel()
+    window.close()
 
 
 async def _scripted_run(window: object, args: argparse.Namespace) -> None:
