@@ -13,6 +13,7 @@ import gc
 import logging
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--exit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     parser.add_argument("--screenshot", type=Path, metavar="PNG", help=argparse.SUPPRESS)
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     return parser
 
 
@@ -156,6 +158,8 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
             window.start()
             if args.screenshot or args.exit_after:
                 await _scripted_run(window, args)
+            elif args.quit_after is not None:
+                await _quit_after(window, args.quit_after, closed)
             else:
                 await closed.wait()
     finally:
@@ -237,6 +241,23 @@ async def _scripted_run(window: object, args: argparse.Namespace) -> None:
     if args.screenshot:
         window.grab().save(str(args.screenshot))  # type: ignore[attr-defined]
     window.close()  # type: ignore[attr-defined]
+
+
+async def _quit_after(window: QWidget, seconds: float, closed: asyncio.Event) -> None:
+    """Benchmarks: close the window after ``seconds`` whatever is running (a sync, a check).
+
+    Prints ``quit-requested epoch=<wall clock> sync-running=<0|1>`` to stderr first, so the
+    launcher can time the close to the process's exit.
+    """
+    try:
+        await asyncio.wait_for(closed.wait(), seconds)
+        return
+    except TimeoutError:
+        pass
+    running = int(bool(window.controller.worker.running))  # type: ignore[attr-defined]
+    if sys.stderr is not None:
+        print(f"quit-requested epoch={time.time():.6f} sync-running={running}", file=sys.stderr, flush=True)
+    window.close()
 
 
 def quiet_gc() -> None:
