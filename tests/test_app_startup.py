@@ -140,3 +140,50 @@ def test_a_cache_damaged_while_closed_is_found_after_the_list_paints(tmp_path: P
 
     third = run()
     assert third.returncode == 0, third.stderr
+
+
+def _children_of_data_dir(data: Path) -> list[int]:
+    """Processes still running with ``data`` as their data folder (the window's sync child)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"INVOICEDESK_DATA_DIR={data}".encode() in environ:
+            found.append(int(entry.name))
+    return found
+
+
+def test_quitting_during_a_sync_stops_the_child_and_exits_cleanly(tmp_path: Path) -> None:
+    """Staff close the window while the store answers slowly: the sync child is stopped, not
+    waited for, the process exits 0 without noise, and what the sync stored stays readable."""
+    import re
+
+    from invoicedesk.cache import Cache
+    from invoicedesk.sandbox import Sandbox
+    from tests.cli_helpers import write_config
+
+    data = tmp_path / "d"
+    _filled_cache(data, 300)
+    with Sandbox(seed=6, orders=40, invoices=40, stores=1, sellers=1, rate_limits=False) as sb:
+        sb.inject("jumpseller", "latency", delay=0.5)
+        config, secrets = write_config(sb, tmp_path)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("JS_", "MP_"))}
+        env.update(secrets, QT_QPA_PLATFORM="offscreen", INVOICEDESK_DATA_DIR=str(data),
+                   INVOICEDESK_CONFIG=str(config))
+        proc = subprocess.run([sys.executable, "-m", "invoicedesk", "--quit-after", "3"],
+                              capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    for word in NOISE:
+        assert word not in proc.stderr, proc.stderr
+    line = re.search(r"quit-requested epoch=[\d.]+ sync-running=(\d)", proc.stderr)
+    assert line and line.group(1) == "1", proc.stderr
+    assert _children_of_data_dir(data) == [], "no sync child outlives the window"
+    cache = Cache.open(data)
+    try:
+        assert cache.count() >= 300
+    finally:
+        cache.close()

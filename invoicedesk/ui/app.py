@@ -11,12 +11,13 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from invoicedesk import APP_NAME, __version__
 
@@ -60,7 +61,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("invoicedesk: --self-test needs --demo (it creates an invoice: never at a real shop).",
               file=sys.stderr)
         return 2
-    return run_gui(args)
+    status = run_gui(args)
+    _exit_now(status)
+    return status  # not reached
+
+
+def _exit_now(status: int) -> NoReturn:
+    """End the window's process without tearing every module and Qt wrapper down one by one.
+
+    Everything that matters is closed by then (window, clients, sync child, cache); logs and
+    standard streams are flushed here, and the QApplication is destroyed first so the desktop's
+    clipboard manager still receives what staff copied.
+    """
+    from PySide6.QtWidgets import QApplication
+
+    logging.shutdown()
+    app = QApplication.instance()
+    if app is not None:
+        app.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+    os._exit(status)
 
 
 def run_gui(args: argparse.Namespace) -> int:
@@ -165,10 +190,26 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
     finally:
         await window.shutdown()
         await services.aclose()
-        cache.close()
+        let_go(cache)
         if demo is not None:
             demo.close()
     return status
+
+
+CLOSE_WAIT = 0.05  # seconds quitting waits for the cache to close before it exits anyway
+
+
+def let_go(cache: Cache, wait: float = CLOSE_WAIT) -> None:
+    """Close the cache without making quitting wait for it.
+
+    Closing the last connection copies the write-ahead log into the file (a checkpoint): tens
+    to hundreds of milliseconds after a sync. It runs in a daemon thread; a process that exits
+    during it loses nothing (SQLite finishes the copy at the next open, and the journal file
+    is only ever replaced whole).
+    """
+    closer = threading.Thread(target=cache.close, name="cache-close", daemon=True)
+    closer.start()
+    closer.join(wait)
 
 
 FIRST_PAINT_WAIT = 2.0  # seconds; a window that never paints (minimised at start) is checked anyway
