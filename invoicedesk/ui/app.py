@@ -144,7 +144,7 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
             services = Services(demo.config, demo.secrets, demo.data_dir)
         else:
             services = Services(load_config(args.config), KeyringSecrets(), data_dir())
-        # Not Cache.open: its quick_check runs once the list has painted (see _check_after_paint).
+        # Not Cache.open: its quick_check runs once the list has painted (see _check_cache).
         # Opening still refuses what is not ours and sets aside a file already known damaged.
         cache = Cache(services.data_dir / CACHE_FILE)
     except InvoiceDeskError as exc:
@@ -171,10 +171,14 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
     # Prints "first-paint ..." only with INVOICEDESK_REPORT_FIRST_PAINT=1.
     watch_first_paint(window).painted.connect(lambda _seconds: painted.set())
     window.show()
-    quiet_gc()
     status = 0
     try:
-        damage = await _check_after_paint(cache, painted, closed)
+        try:
+            await asyncio.wait_for(painted.wait(), FIRST_PAINT_WAIT)
+        except TimeoutError:
+            pass  # minimised or hidden at start: carry on
+        quiet_gc()  # after the paint: its full collection would only delay it
+        damage = await _check_cache(cache, closed)
         if damage is not None:
             scripted = bool(args.screenshot or args.exit_after)
             await _damaged(window, cache, damage, closed, interactive=not scripted)
@@ -215,8 +219,8 @@ def let_go(cache: Cache, wait: float = CLOSE_WAIT) -> None:
 FIRST_PAINT_WAIT = 2.0  # seconds; a window that never paints (minimised at start) is checked anyway
 
 
-async def _check_after_paint(cache: Cache, painted: asyncio.Event, closed: asyncio.Event) -> str | None:
-    """The cache's ``quick_check``, off the GUI thread, after the first paint; ``None`` when sound.
+async def _check_cache(cache: Cache, closed: asyncio.Event) -> str | None:
+    """The cache's ``quick_check``, off the GUI thread, once the list shows; ``None`` when sound.
 
     Staff see their list at once; start-up work that writes (finishing interrupted actions,
     the first sync) waits for the verdict. The check runs in a daemon thread, not the loop's
@@ -224,10 +228,6 @@ async def _check_after_paint(cache: Cache, painted: asyncio.Event, closed: async
     """
     from invoicedesk.cache.opening import quick_check
 
-    try:
-        await asyncio.wait_for(painted.wait(), FIRST_PAINT_WAIT)
-    except TimeoutError:
-        pass
     loop = asyncio.get_running_loop()
     verdict: asyncio.Future[str | None] = loop.create_future()
 
