@@ -10,8 +10,8 @@ Default (the window as staff start it, ``python -m invoicedesk``, offscreen):
   ``INVOICEDESK_REPORT_FIRST_PAINT=1``), with ``--records`` cached records and no accounts;
   beside it a bare PySide6 window (a QMainWindow holding an empty QTableView) started the
   same way, alternating runs, medians. On a shared machine only the ratio holds. Target: <= 2x.
-- peak memory: the largest resident set (``ru_maxrss`` of the child) of the same runs, list
-  open. Target: <= 100 MiB.
+- peak memory: the largest resident set (``VmHWM``, read while the child runs) of the same
+  runs, list open. Target: <= 100 MiB.
 - quit: with the same cache and a first sync of a 10,000-order store running (a sandbox in
   its own process, real rate limits), the window is closed (hidden ``--quit-after``) and the
   time from the close to the process's exit is taken. Target: <= 0.5 s.
@@ -47,7 +47,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 FIRST_PAINT = re.compile(r"^first-paint (?P<internal>[\d.]+) epoch=(?P<epoch>[\d.]+)$")
 MB = 1_000_000
-MIB = 1024 * 1024
 TARGET_UNPACKED_MB = 120
 TARGET_COMPRESSED_MB = 50
 TARGET_RATIO = 1.2
@@ -150,20 +149,45 @@ def measure(command: list[str], runs: int) -> tuple[float, float, list[float]]:
 @dataclass
 class Run:
     paint_s: float | None  # spawn -> first paint
-    rss_mib: float  # ru_maxrss of the child
+    rss_mib: float  # the child's peak resident size (VmHWM)
     quit_s: float | None  # quit requested -> process gone
     sync_running: bool | None
     status: int
     stderr: str
 
 
+def peak_rss_watch(pid: int, peak: list[float], stop: threading.Event) -> None:
+    """Keep ``peak[0]`` at the process's ``VmHWM`` (MiB) until it ends.
+
+    Not ``ru_maxrss`` from ``wait4``: Linux carries the forked launcher's resident size over
+    into the child's ``ru_maxrss`` across ``exec``, so a launcher that has grown (this one,
+    after building a cache) would inflate every child's figure. ``VmHWM`` belongs to the
+    child's own address space and only ever grows, so the last reading is the peak.
+    """
+    path = f"/proc/{pid}/status"
+    while not stop.is_set():
+        try:
+            with open(path, encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak[0] = max(peak[0], int(line.split()[1]) / 1024)
+                        break
+        except OSError:
+            return
+        stop.wait(0.01)
+
+
 def run_to_exit(command: list[str], env: dict[str, str], timeout: float = 180.0) -> Run:
-    """Spawn, read stderr to its end, reap with ``wait4`` (for the child's peak RSS)."""
+    """Spawn, read stderr to its end and reap the child, watching its peak resident size."""
     spawned = time.time()
     proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     assert proc.stderr is not None
     watchdog = threading.Timer(timeout, proc.kill)
     watchdog.start()
+    peak = [0.0]
+    stop = threading.Event()
+    watcher = threading.Thread(target=peak_rss_watch, args=(proc.pid, peak, stop), daemon=True)
+    watcher.start()
     paint = quit_at = None
     running: bool | None = None
     seen: list[str] = []
@@ -174,13 +198,15 @@ def run_to_exit(command: list[str], env: dict[str, str], timeout: float = 180.0)
                 paint = float(m["epoch"]) - spawned
             elif m := QUIT_LINE.match(line.strip()):
                 quit_at, running = float(m["epoch"]), m["running"] == "1"
-        _pid, status, usage = os.wait4(proc.pid, 0)
+                stop.set()  # the peak is behind us; reading /proc while it exits would only slow it
+        proc.wait()
         exited = time.time()
-        proc.returncode = os.waitstatus_to_exitcode(status)
     finally:
+        stop.set()
         watchdog.cancel()
         proc.stderr.close()
-    return Run(paint, usage.ru_maxrss * 1024 / MIB, None if quit_at is None else exited - quit_at, running,
+    watcher.join()
+    return Run(paint, peak[0], None if quit_at is None else exited - quit_at, running,
                proc.returncode, "".join(seen)[-3000:])
 
 
