@@ -187,3 +187,39 @@ def test_quitting_during_a_sync_stops_the_child_and_exits_cleanly(tmp_path: Path
         assert cache.count() >= 300
     finally:
         cache.close()
+
+
+def test_a_query_still_running_at_quit_is_dropped_not_waited_for(tmp_path: Path) -> None:
+    """The window's counting connection is interrupted at quit: a slow count ends at once."""
+    import sqlite3
+    import threading
+
+    from invoicedesk.cache import Cache, CacheError
+
+    cache = Cache.open(tmp_path)
+    outcome: list[BaseException | int] = []
+    started = threading.Event()
+
+    def endless_count() -> None:
+        started.set()
+        try:
+            rows = cache._read(  # a query with no natural end (it would count to 10**12)
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000000) "
+                "SELECT count(*) FROM n"
+            )
+            outcome.append(int(rows[0][0]))
+        except (CacheError, sqlite3.Error) as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=endless_count)
+    worker.start()
+    started.wait()
+    while not outcome and worker.is_alive():
+        cache.interrupt()  # until the query is under way
+        worker.join(0.05)
+    worker.join(30)
+    assert not worker.is_alive()
+    assert outcome and isinstance(outcome[0], CacheError | sqlite3.Error), outcome
+    assert "interrupted" in str(outcome[0])
+    assert cache.count() == 0, "the connection still answers afterwards"
+    cache.close()

@@ -386,6 +386,14 @@ class CacheFile:
             finally:
                 self._c.db.close()
 
+    def interrupt(self) -> None:
+        """Abort the query this connection is running, from any thread (quitting never waits on one).
+
+        The query raises ``sqlite3.OperationalError("interrupted")`` in its own thread; a
+        write transaction it was in rolls back whole.
+        """
+        self._c.db.interrupt()
+
     def integrity_check(self) -> str:
         return str(self._read("PRAGMA integrity_check")[0][0])
 

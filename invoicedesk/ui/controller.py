@@ -507,6 +507,7 @@ class Controller(QObject):
         if self._counter is not None:
             counting = self._count_cache
             if counting is not None:
+                counting.interrupt()  # a count still running (a search at 100k) is dropped
                 self._counter.submit(counting.close)
             self._counter.shutdown(wait=True)
             self._counter = None
