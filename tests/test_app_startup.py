@@ -169,7 +169,7 @@ def test_quitting_during_a_sync_stops_the_child_and_exits_cleanly(tmp_path: Path
     data = tmp_path / "d"
     _filled_cache(data, 300)
     with Sandbox(seed=6, orders=40, invoices=40, stores=1, sellers=1, rate_limits=False) as sb:
-        sb.inject("jumpseller", "latency", delay=0.5)
+        sb.inject("jumpseller", "latency", delay=5.0)  # every store request outlasts the quit
         config, secrets = write_config(sb, tmp_path)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JS_", "MP_"))}
         env.update(secrets, QT_QPA_PLATFORM="offscreen", INVOICEDESK_DATA_DIR=str(data),
