@@ -113,7 +113,10 @@ def load_before_qt() -> None:
     import importlib
 
     for name in BEFORE_QT:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a frozen build without it: the window imports what it needs later
+            log.debug("not loaded before Qt: %s", name)
 
 
 def run_gui(args: argparse.Namespace) -> int:
