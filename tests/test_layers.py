@@ -206,3 +206,27 @@ def test_the_first_paint_loads_no_server_driver_or_http_stack(tmp_path: Path) ->
     assert "invoicedesk.ui.main_window" in loaded, "the probe saw the window's first paint"
     early = sorted(m for m in loaded for p in NOT_BEFORE_FIRST_PAINT if m == p or m.startswith(p + "."))
     assert not early, f"loaded before the first paint: {early}"
+
+
+def test_what_the_window_loads_before_qt_is_qt_free() -> None:
+    """``ui.app.BEFORE_QT`` loads before PySide6 (so PySide6 never reads their source): a
+    module there that reached Qt, at any depth, would load PySide6 early and undo that."""
+    from invoicedesk.ui.app import BEFORE_QT
+
+    graph = import_graph()
+    modules = all_modules()
+    seen: set[str] = set()
+    todo = [name for name in BEFORE_QT if name.startswith("invoicedesk.")]
+    assert all(name in modules for name in todo), [n for n in todo if n not in modules]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(graph[name])
+    bad = sorted(
+        f"{name} imports {target}"
+        for name in seen
+        for target, _line in imports_of(name, modules[name])
+        if target.split(".")[0] in QT_ROOTS
+    )
+    assert not bad, bad

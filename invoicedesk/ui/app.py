@@ -92,8 +92,8 @@ def _exit_now(status: int) -> NoReturn:
 #: ``load_before_qt``). A name missing here only costs time; one the window does not need
 #: costs its import.
 BEFORE_QT = (
-    "concurrent.futures", "csv", "html", "platform", "queue", "selectors", "signal", "socket",
-    "sqlite3", "subprocess", "uuid", "_strptime", "babel.dates", "babel.numbers",
+    "concurrent.futures.thread", "csv", "html", "platform", "queue", "selectors", "signal", "socket",
+    "sqlite3", "subprocess", "uuid", "zipfile", "_strptime", "babel.dates", "babel.numbers",
     "invoicedesk.actions", "invoicedesk.export", "invoicedesk.logs", "invoicedesk.services",
     "invoicedesk.sync", "invoicedesk.sync_feed", "invoicedesk.team.share",
     "invoicedesk.ui.account_drafts", "invoicedesk.ui.details.history", "invoicedesk.ui.details.invoice",
