@@ -229,7 +229,11 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
                 await closed.wait()
     finally:
         await window.shutdown()
-        await services.aclose()
+        try:
+            # Closing a TLS connection politely waits for the server's answer: not at quit.
+            await asyncio.wait_for(services.aclose(), CLIENTS_CLOSE_WAIT)
+        except TimeoutError:
+            log.info("quit without waiting for the services to close their connections")
         let_go(cache)
         if demo is not None:
             demo.close()
@@ -237,6 +241,7 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
 
 
 CLOSE_WAIT = 0.05  # seconds quitting waits for the cache to close before it exits anyway
+CLIENTS_CLOSE_WAIT = 0.2  # seconds quitting waits for the HTTP clients to close their connections
 
 
 def let_go(cache: Cache, wait: float = CLOSE_WAIT) -> None:
