@@ -114,7 +114,8 @@ def ui_rows(quick: bool) -> list[Row]:
 
 
 def startup_rows(quick: bool) -> list[Row]:
-    data, why = run_json("startup.py", ["--json", *(["--quick"] if quick else [])], timeout=1200)
+    extra = ["--cache-dir", str(CACHE_DIR)] if CACHE_DIR is not None else []
+    data, why = run_json("startup.py", ["--json", *(["--quick"] if quick else []), *extra], timeout=1200)
     records = 10_000 if quick else 100_000
     start = f"start-up to the painted list, {records:,} records"
     memory = f"peak memory, list open, {records:,} records"
@@ -154,6 +155,8 @@ def installer_rows(_quick: bool) -> list[Row]:
             Row("installer, .tar.gz", f"{packed / MB:.1f} MB", "<= 50 MB", packed <= 50 * MB)]
 
 
+CACHE_DIR: Path | None = None  # --cache-dir, for startup.py
+
 PARTS: dict[str, Callable[[bool], list[Row]]] = {
     "sync": sync_rows,
     "ui": ui_rows,
@@ -175,7 +178,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes: a fast check, not the figures")
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated, of: {', '.join(PARTS)}")
+    parser.add_argument("--cache-dir", type=Path,
+                        help="where startup.py keeps its cached records (default: benchmarks/ui.py's folder)")
     args = parser.parse_args()
+    global CACHE_DIR
+    CACHE_DIR = args.cache_dir
     chosen = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in chosen if p not in PARTS]
     if unknown:
