@@ -208,6 +208,7 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
     watch_first_paint(window).painted.connect(lambda _seconds: painted.set())
     window.show()
     status = 0
+    damage: str | None = None
     try:
         try:
             await asyncio.wait_for(painted.wait(), FIRST_PAINT_WAIT)
@@ -216,8 +217,10 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
         quiet_gc()  # after the paint: its full collection would only delay it
         damage = await _check_cache(cache, closed)
         if damage is not None:
-            scripted = bool(args.screenshot or args.exit_after)
-            await _damaged(window, cache, damage, closed, interactive=not scripted)
+            # Nothing has written yet (start-up work waits for the check): close everything,
+            # then set the file aside below, once no connection of ours is open on it.
+            cache.mark_damaged(damage)
+            window.close()
             status = 1
         elif not closed.is_set():
             window.start()
@@ -234,7 +237,11 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
             await asyncio.wait_for(services.aclose(), CLIENTS_CLOSE_WAIT)
         except TimeoutError:
             log.info("quit without waiting for the services to close their connections")
-        let_go(cache)
+        if damage is None:
+            let_go(cache)
+        else:
+            cache.close()
+            await _set_aside(cache, damage, interactive=not (args.screenshot or args.exit_after))
         if demo is not None:
             demo.close()
     return status
@@ -289,32 +296,33 @@ async def _check_cache(cache: Cache, closed: asyncio.Event) -> str | None:
     return verdict.result() if verdict.done() else None
 
 
-async def _damaged(
-    window: QWidget, cache: Cache, damage: str, closed: asyncio.Event, *, interactive: bool
-) -> None:
-    """A damaged cache: note it (the next start sets it aside, journal rescued), tell staff, close."""
-    from PySide6.QtWidgets import QMessageBox
+async def _set_aside(cache: Cache, damage: str, *, interactive: bool) -> None:
+    """The cache is damaged: set it aside now (kept, its journal carried over), and say so.
 
-    cache.mark_damaged(damage)
-    text = (
-        f"The cache {cache.path} is damaged ({damage}). InvoiceDesk closes now. Open it again: "
-        "it will set the damaged file aside (it is kept), carry its unfinished actions over to a "
-        "new cache and ask for a sync."
-    )
+    Opening it again does the work (``CacheFile`` finds the damage noted by ``mark_damaged``
+    and rescues the journal into a new cache); every connection of this window is closed by
+    then, so the next start simply opens the new cache.
+    """
+    from invoicedesk.cache import Cache
+    from invoicedesk.errors import InvoiceDeskError
+
+    try:
+        Cache(cache.path).close()
+        text = f"The cache {cache.path} is damaged ({damage})."
+    except InvoiceDeskError as exc:  # CacheSetAsideError: what was kept, what was carried over
+        text = str(exc)
+    text += " Open InvoiceDesk again to carry on."
     log.error("%s", text)
     if sys.stderr is not None:
         print(f"invoicedesk: {text}", file=sys.stderr)
-    if interactive and not closed.is_set():
-        box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, text, QMessageBox.StandardButton.Close, window)
+    if interactive:
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, text, QMessageBox.StandardButton.Close)
         answered = asyncio.get_running_loop().create_future()
         box.finished.connect(lambda _r: answered.done() or answered.set_result(None))
         box.open()  # never exec() inside a coroutine
-        closing = asyncio.ensure_future(closed.wait())
-        try:
-            await asyncio.wait({answered, closing}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            closing.cancel()
-    window.close()
+        await answered
 
 
 async def _scripted_run(window: object, args: argparse.Namespace) -> None:
