@@ -4,13 +4,18 @@ Prints time, requests made, and the ratio to the lower bound the services' rate 
 those requests (Jumpseller 20/s and 800/min per store; Marketplacer 50/s). The sandbox runs in
 its own process.
 
-    .venv/bin/python benchmarks/sync.py [--orders 10000] [--invoices 10000]
+    .venv/bin/python benchmarks/sync.py [--orders 10000] [--invoices 10000] [--first-only] [--json]
+
+``--first-only`` stops after the first sync of both accounts; ``--json`` ends with one line of
+JSON: every run's accounts (seconds, requests, bound, ratio), and ``first_sync_*`` for the
+store's first sync (the figure benchmarks/run_all.py shows).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import sys
 import tempfile
@@ -39,6 +44,9 @@ def marketplacer_bound(n: int) -> float:
     return n / 50
 
 
+FIGURES: dict[str, list[dict[str, object]]] = {}
+
+
 async def run(sb: SandboxProcess, folder: Path, label: str, only: str = "", **kw: bool) -> None:
     config, secrets = demo_config(sb)
     services = Services(config, secrets, folder)
@@ -56,6 +64,10 @@ async def run(sb: SandboxProcess, folder: Path, label: str, only: str = "", **kw
             f"{r.fetched:6d} records  {r.documents_checked:6d} document checks  "
             f"bound {bound:6.1f} s  ratio {ratio:4.2f}{'  ERROR ' + r.error if r.error else ''}"
         )
+        FIGURES.setdefault(label, []).append(dict(
+            account=r.account, source=r.source, seconds=r.seconds, requests=r.requests, fetched=r.fetched,
+            bound=bound, ratio=ratio, error=r.error or None,
+        ))
     await services.aclose()
     cache.close()
 
@@ -64,19 +76,40 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--invoices", type=int, default=10_000)
+    parser.add_argument("--first-only", action="store_true", help="only the first sync of both accounts")
+    parser.add_argument("--json", action="store_true", help="end with one line of JSON with the figures")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     print(f"Sync benchmark: {args.orders:,} orders (1 store) + {args.invoices:,} invoices, rate limits on")
     with SandboxProcess(seed=3, orders=args.orders, invoices=args.invoices, stores=1) as sb:
         alone = Path(tempfile.mkdtemp(prefix="bench-sync-mp-"))
-        asyncio.run(run(sb, alone, "first sync, Marketplacer alone", only="marketplacer"))
-        asyncio.run(run(sb, folder, "first sync, both accounts at once"))
+        if not args.first_only:
+            asyncio.run(run(sb, alone, "first sync, Marketplacer alone", only="marketplacer"))
+        asyncio.run(run(sb, folder, FIRST))
+        if args.first_only:
+            finish(args.json)
+            return
         asyncio.run(run(sb, folder, "incremental sync, nothing changed"))
         asyncio.run(run(sb, folder, "incremental sync with the deep check", deep=True))
         import httpx
 
         httpx.post(f"{sb.control_url}/advance", json={"hours": 24}, timeout=60).raise_for_status()
         asyncio.run(run(sb, folder, "incremental sync after a day of changes"))
+    finish(args.json)
+
+
+FIRST = "first sync, both accounts at once"
+
+
+def finish(as_json: bool) -> None:
+    if not as_json:
+        return
+    store = next((r for r in FIGURES.get(FIRST, []) if r["source"] == "jumpseller"), None)
+    out: dict[str, object] = {"runs": FIGURES}
+    if store is not None:
+        out.update(first_sync_s=store["seconds"], first_sync_bound_s=store["bound"],
+                   first_sync_ratio=store["ratio"], first_sync_error=store["error"])
+    print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from invoicedesk import cli
+from invoicedesk.commands import is_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if cli.is_command(args):
+    if is_command(args):
+        from invoicedesk import cli
+
         return cli.main(args)
     from invoicedesk.ui.app import main as open_window
 

@@ -20,6 +20,7 @@ from typing import NoReturn, TextIO
 from invoicedesk import APP_NAME, __version__, export
 from invoicedesk.actions import ActionOutcome, ActionRefusedError, Actions
 from invoicedesk.cache import Cache, CacheError, Query
+from invoicedesk.commands import COMMANDS, is_command  # noqa: F401 - cli.is_command is public
 from invoicedesk.config import Config, KeyringSecrets, SecretSource, load_config
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.journal import Journal, TeamJournal, UnavailableJournal
@@ -33,24 +34,7 @@ from invoicedesk.team.db import TeamDB
 from invoicedesk.team.share import leased_sync, pull
 from invoicedesk.textsafe import has_unsafe, terminal_safe
 
-COMMANDS = ("sync", "list", "invoice", "credit-note", "check", "mark", "export", "team")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def is_command(argv: Sequence[str]) -> bool:
-    """True when the arguments name a command (else the window opens)."""
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg == "--config":
-            skip = True
-            continue
-        if arg.startswith("-"):
-            continue
-        return arg in COMMANDS
-    return False
 
 
 class _Parser(argparse.ArgumentParser):

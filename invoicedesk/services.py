@@ -12,12 +12,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
-
-from invoicedesk.clients.invoicing import InvoicingClient
-from invoicedesk.clients.jumpseller import JumpsellerClient
-from invoicedesk.clients.marketplacer import MarketplacerClient
 from invoicedesk.config import (
     Config,
     JumpsellerAccount,
@@ -26,7 +22,15 @@ from invoicedesk.config import (
     resolve_secret,
 )
 from invoicedesk.errors import ConfigError, InvoiceDeskError
-from invoicedesk.transport import RatePacer, SharedBudget, make_http_client
+
+if TYPE_CHECKING:
+    # The clients, the transport and httpx load with the first client, not at start-up: the
+    # window paints its list before it talks to any service.
+    import httpx
+
+    from invoicedesk.clients.invoicing import InvoicingClient
+    from invoicedesk.clients.jumpseller import JumpsellerClient
+    from invoicedesk.clients.marketplacer import MarketplacerClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,8 @@ class Services:
             raise InvoiceDeskError("InvoiceDesk is shutting down.")
         client = self._http.get(key)
         if client is None:
+            from invoicedesk.transport import make_http_client
+
             client = make_http_client(base_url=base_url, timeout=self.timeout)
             account = key.split(":", 1)[1]
 
@@ -79,6 +85,9 @@ class Services:
         acc = self._js_account(account)
         client = self._jumpseller.get(acc.name)
         if client is None:
+            from invoicedesk.clients.jumpseller import JumpsellerClient
+            from invoicedesk.transport import RatePacer, SharedBudget
+
             token = resolve_secret(
                 acc.token_env, acc.token_key, self.secrets, what="API token", account=acc.name
             )
@@ -100,6 +109,8 @@ class Services:
             raise ConfigError(f"Account '{acc.name}' has no invoicing_url: set it in the Accounts dialog.")
         client = self._invoicing.get(acc.name)
         if client is None:
+            from invoicedesk.clients.invoicing import InvoicingClient
+
             hooks = resolve_secret(
                 acc.hooks_token_env,
                 acc.hooks_token_key,
@@ -123,6 +134,9 @@ class Services:
         acc = self._mp_account(account)
         client = self._marketplacer.get(acc.name)
         if client is None:
+            from invoicedesk.clients.marketplacer import MarketplacerClient
+            from invoicedesk.transport import RatePacer, SharedBudget
+
             key = resolve_secret(
                 acc.api_key_env, acc.api_key_key, self.secrets, what="API key", account=acc.name
             )

@@ -226,14 +226,18 @@ def test_frozen_bundle_and_deb_pass_the_self_test(request: pytest.FixtureRequest
 
     bundle = dist / "InvoiceDesk"
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
-    assert size < 170_000_000, f"bundle grew to {size / 1e6:.0f} MB"
+    # 146.5 MB unpacked, 59.0 MB as .tar.gz on 2026-12-01 (ICU's data alone is 32 MB); the
+    # targets are 120 / 50 MB (docs/INSTALLER.md says what stands in the way).
+    assert size < 150_000_000, f"bundle grew to {size / 1e6:.0f} MB"
     qt = bundle / "_internal" / "PySide6" / "Qt"
     platforms = sorted(p.name for p in (qt / "plugins" / "platforms").iterdir())
     assert platforms == ["libqoffscreen.so", "libqxcb.so"]
     assert not (qt / "translations").exists()
 
     version = invoicedesk.__version__
-    with tarfile.open(next(dist.glob(f"InvoiceDesk-{version}-linux-*.tar.gz"))) as tar:
+    packed = next(dist.glob(f"InvoiceDesk-{version}-linux-*.tar.gz"))
+    assert packed.stat().st_size < 62_000_000, f".tar.gz grew to {packed.stat().st_size / 1e6:.0f} MB"
+    with tarfile.open(packed) as tar:
         assert "InvoiceDesk/InvoiceDesk" in tar.getnames()
 
     deb = next(dist.glob(f"invoicedesk_{version}_*.deb"))

@@ -152,3 +152,81 @@ def test_a_function_level_import_counts(tmp_path: Path) -> None:
     source.write_text("def f():\n    from PySide6.QtCore import QObject\n    import qasync\n")
     targets = {t for t, _ in imports_of("invoicedesk.m", source)}
     assert {"PySide6.QtCore", "qasync"} <= targets
+
+
+# ---------------------------------------------------------------------- what start-up loads
+
+FIRST_PAINT_PROBE = """
+import json, sys
+from PySide6.QtCore import QTimer
+from invoicedesk.ui import firstpaint
+
+watch = firstpaint.watch_first_paint
+
+def watch_and_report(window):
+    reporter = watch(window)
+    def painted(_seconds):
+        print("LOADED " + json.dumps(sorted(sys.modules)), flush=True)
+        QTimer.singleShot(0, window.close)  # not inside the paint event
+    reporter.painted.connect(painted)
+    return reporter
+
+firstpaint.watch_first_paint = watch_and_report
+from invoicedesk.__main__ import main
+sys.exit(main([]))
+"""
+
+#: What the window's first paint must not wait for: the sandbox and its server, the team
+#: database's driver, the HTTP stack (it loads with the first client), the command line.
+NOT_BEFORE_FIRST_PAINT = (
+    "invoicedesk.sandbox", "starlette", "uvicorn", "psycopg", "httpx", "click", "invoicedesk.cli",
+)
+
+
+def test_the_first_paint_loads_no_server_driver_or_http_stack(tmp_path: Path) -> None:
+    """Staff wait for what loads before the list paints: only what the list needs loads."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        INVOICEDESK_DATA_DIR=str(tmp_path / "data"),
+        INVOICEDESK_CONFIG=str(tmp_path / "config.toml"),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", FIRST_PAINT_PROBE], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("LOADED "))
+    loaded = set(json.loads(line.removeprefix("LOADED ")))
+    assert "invoicedesk.ui.main_window" in loaded, "the probe saw the window's first paint"
+    early = sorted(m for m in loaded for p in NOT_BEFORE_FIRST_PAINT if m == p or m.startswith(p + "."))
+    assert not early, f"loaded before the first paint: {early}"
+
+
+def test_what_the_window_loads_before_qt_is_qt_free() -> None:
+    """``ui.app.BEFORE_QT`` loads before PySide6 (so PySide6 never reads their source): a
+    module there that reached Qt, at any depth, would load PySide6 early and undo that."""
+    from invoicedesk.ui.app import BEFORE_QT
+
+    graph = import_graph()
+    modules = all_modules()
+    seen: set[str] = set()
+    todo = [name for name in BEFORE_QT if name.startswith("invoicedesk.")]
+    assert all(name in modules for name in todo), [n for n in todo if n not in modules]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(graph[name])
+    bad = sorted(
+        f"{name} imports {target}"
+        for name in seen
+        for target, _line in imports_of(name, modules[name])
+        if target.split(".")[0] in QT_ROOTS
+    )
+    assert not bad, bad

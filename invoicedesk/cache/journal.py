@@ -39,7 +39,9 @@ class Cache(RecordsCache):
 
     ``Cache.open(folder)`` is how a program starts: it also runs SQLite's ``quick_check`` (about
     0.2 s at 100,000 records) so a damaged file is set aside before anything reads it. Further
-    connections to the same file (a worker thread's) use ``Cache(path)`` and skip that check.
+    connections to the same file (a worker thread's) use ``Cache(path)`` and skip that check. The
+    window opens with ``Cache(path)`` too and runs the check (``opening.quick_check``) in a worker
+    thread once its list has painted, before any start-up work writes.
     """
 
     def __init__(self, path: Path, *, check: bool = False, busy_wait: float = 120.0) -> None:

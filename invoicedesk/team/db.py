@@ -8,6 +8,7 @@ server becomes ``TeamUnavailableError`` with a sentence for staff; callers refus
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -27,6 +28,7 @@ from invoicedesk.errors import InvoiceDeskError
 
 SCHEMA_VERSION = 1
 LEASE_SECONDS = 300  # a sync renews its lease as it goes; a desk that died frees it after this
+RELEASE_WAIT = 0.25  # seconds closing waits for the server to release this desk's leases
 ALIVE_SECONDS = 120  # a desk not seen for this long is gone (its open claims can be judged)
 CONNECT_TIMEOUT = 5
 
@@ -172,10 +174,16 @@ class TeamDB:
         return self
 
     async def aclose(self) -> None:
+        """Release this desk's leases if the server answers at once, then close.
+
+        Quitting never waits on the network for it: a lease left behind expires by itself.
+        """
         conn, self._conn = self._conn, None
         if conn is not None and not conn.closed:
             try:
-                await conn.execute("DELETE FROM leases WHERE desk = %s", (self.desk,))
+                await asyncio.wait_for(
+                    conn.execute("DELETE FROM leases WHERE desk = %s", (self.desk,)), RELEASE_WAIT
+                )
             except Exception:  # noqa: S110 - closing: a lease left behind expires by itself
                 pass
             await conn.close()

@@ -11,11 +11,20 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from invoicedesk import APP_NAME, __version__
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from invoicedesk.cache import Cache
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--exit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     parser.add_argument("--screenshot", type=Path, metavar="PNG", help=argparse.SUPPRESS)
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     return parser
 
 
@@ -51,10 +61,69 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("invoicedesk: --self-test needs --demo (it creates an invoice: never at a real shop).",
               file=sys.stderr)
         return 2
-    return run_gui(args)
+    status = run_gui(args)
+    _exit_now(status)
+    return status  # not reached
+
+
+def _exit_now(status: int) -> NoReturn:
+    """End the window's process without tearing every module and Qt wrapper down one by one.
+
+    Everything that matters is closed by then (window, clients, sync child, cache); logs and
+    standard streams are flushed here, and the QApplication is destroyed first so the desktop's
+    clipboard manager still receives what staff copied.
+    """
+    from PySide6.QtWidgets import QApplication
+
+    logging.shutdown()
+    app = QApplication.instance()
+    if app is not None:
+        app.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+    os._exit(status)
+
+
+#: Qt-free modules the window needs before its first paint, loaded before PySide6 (see
+#: ``load_before_qt``). A name missing here only costs time; one the window does not need
+#: costs its import.
+BEFORE_QT = (
+    "concurrent.futures.thread", "csv", "html", "platform", "queue", "selectors", "signal", "socket",
+    "sqlite3", "subprocess", "uuid", "zipfile", "_strptime", "babel.dates", "babel.numbers",
+    "invoicedesk.actions", "invoicedesk.export", "invoicedesk.logs", "invoicedesk.services",
+    "invoicedesk.sync", "invoicedesk.sync_feed", "invoicedesk.team.share",
+    "invoicedesk.ui.account_drafts", "invoicedesk.ui.details.history", "invoicedesk.ui.details.invoice",
+    "invoicedesk.ui.details.markup", "invoicedesk.ui.details.order",
+)
+
+
+def load_before_qt() -> None:
+    """Import the window's Qt-free modules before PySide6 is imported.
+
+    Once loaded, PySide6 reads the source file of every module imported after it, looking for
+    the word "PySide6" (the ``__feature__`` switch: PYSIDE-2029, ``shibokensupport/feature.py``,
+    ``_mod_uses_pyside``); for the 120-odd modules of the core, asyncio and babel that is tens of
+    milliseconds of start-up spent reading and tokenizing files. Modules already loaded are
+    never read.
+    """
+    import importlib
+
+    for name in BEFORE_QT:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a frozen build without it: the window imports what it needs later
+            log.debug("not loaded before Qt: %s", name)
 
 
 def run_gui(args: argparse.Namespace) -> int:
+    # No collections while start-up allocates its modules, classes and widgets (they are not
+    # garbage): about 60 ms of CPU to the first paint. quiet_gc turns it back on after it.
+    gc.disable()
+    load_before_qt()
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -87,18 +156,20 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
 
     from invoicedesk.actions import Actions
     from invoicedesk.cache import Cache
+    from invoicedesk.cache.schema import CACHE_FILE
     from invoicedesk.config import KeyringSecrets, load_config
     from invoicedesk.errors import InvoiceDeskError
     from invoicedesk.paths import data_dir
     from invoicedesk.services import Services
     from invoicedesk.sync import Syncer
-    from invoicedesk.ui.firstpaint import install_first_paint_report
+    from invoicedesk.ui.firstpaint import watch_first_paint
     from invoicedesk.ui.main_window import MainWindow
     from invoicedesk.ui.palette import ThemeFollower
 
     if args.self_test:
         from invoicedesk.ui.selftest import run_self_test
 
+        gc.enable()
         return await run_self_test()
     demo = None
     try:
@@ -109,7 +180,9 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
             services = Services(demo.config, demo.secrets, demo.data_dir)
         else:
             services = Services(load_config(args.config), KeyringSecrets(), data_dir())
-        cache = Cache.open(services.data_dir)
+        # Not Cache.open: its quick_check runs once the list has painted (see _check_cache).
+        # Opening still refuses what is not ours and sets aside a file already known damaged.
+        cache = Cache(services.data_dir / CACHE_FILE)
     except InvoiceDeskError as exc:
         print(f"invoicedesk: {exc}", file=sys.stderr)
         if demo is not None:
@@ -130,22 +203,126 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
         settings=settings,
     )
     window.closed.connect(closed.set)
-    install_first_paint_report(window)  # only with INVOICEDESK_REPORT_FIRST_PAINT=1
+    painted = asyncio.Event()
+    # Prints "first-paint ..." only with INVOICEDESK_REPORT_FIRST_PAINT=1.
+    watch_first_paint(window).painted.connect(lambda _seconds: painted.set())
     window.show()
-    quiet_gc()
-    window.start()
+    status = 0
+    damage: str | None = None
     try:
-        if args.screenshot or args.exit_after:
-            await _scripted_run(window, args)
-        else:
-            await closed.wait()
+        try:
+            await asyncio.wait_for(painted.wait(), FIRST_PAINT_WAIT)
+        except TimeoutError:
+            pass  # minimised or hidden at start: carry on
+        quiet_gc()  # after the paint: its full collection would only delay it
+        damage = await _check_cache(cache, closed)
+        if damage is not None:
+            # Nothing has written yet (start-up work waits for the check): close everything,
+            # then set the file aside below, once no connection of ours is open on it.
+            cache.mark_damaged(damage)
+            window.close()
+            status = 1
+        elif not closed.is_set():
+            window.start()
+            if args.screenshot or args.exit_after:
+                await _scripted_run(window, args)
+            elif args.quit_after is not None:
+                await _quit_after(window, args.quit_after, closed)
+            else:
+                await closed.wait()
     finally:
         await window.shutdown()
-        await services.aclose()
-        cache.close()
+        try:
+            # Closing a TLS connection politely waits for the server's answer: not at quit.
+            await asyncio.wait_for(services.aclose(), CLIENTS_CLOSE_WAIT)
+        except TimeoutError:
+            log.info("quit without waiting for the services to close their connections")
+        if damage is None:
+            let_go(cache)
+        else:
+            cache.close()
+            await _set_aside(cache, damage, interactive=not (args.screenshot or args.exit_after))
         if demo is not None:
             demo.close()
-    return 0
+    return status
+
+
+CLOSE_WAIT = 0.05  # seconds quitting waits for the cache to close before it exits anyway
+CLIENTS_CLOSE_WAIT = 0.2  # seconds quitting waits for the HTTP clients to close their connections
+
+
+def let_go(cache: Cache, wait: float = CLOSE_WAIT) -> None:
+    """Close the cache without making quitting wait for it.
+
+    Closing the last connection copies the write-ahead log into the file (a checkpoint): tens
+    to hundreds of milliseconds after a sync. It runs in a daemon thread; a process that exits
+    during it loses nothing (SQLite finishes the copy at the next open, and the journal file
+    is only ever replaced whole).
+    """
+    closer = threading.Thread(target=cache.close, name="cache-close", daemon=True)
+    closer.start()
+    closer.join(wait)
+
+
+FIRST_PAINT_WAIT = 2.0  # seconds; a window that never paints (minimised at start) is checked anyway
+
+
+async def _check_cache(cache: Cache, closed: asyncio.Event) -> str | None:
+    """The cache's ``quick_check``, off the GUI thread, once the list shows; ``None`` when sound.
+
+    Staff see their list at once; start-up work that writes (finishing interrupted actions,
+    the first sync) waits for the verdict. The check runs in a daemon thread, not the loop's
+    executor, so closing the window during it never waits for it.
+    """
+    from invoicedesk.cache.opening import quick_check
+
+    loop = asyncio.get_running_loop()
+    verdict: asyncio.Future[str | None] = loop.create_future()
+
+    def run() -> None:
+        try:
+            result: str | None = quick_check(cache.path)
+        except Exception:  # never a reason to stop staff working
+            log.exception("quick_check of the cache failed")
+            result = None
+        loop.call_soon_threadsafe(lambda: verdict.done() or verdict.set_result(result))
+
+    threading.Thread(target=run, name="cache-check", daemon=True).start()
+    closing = asyncio.ensure_future(closed.wait())
+    try:
+        await asyncio.wait({verdict, closing}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        closing.cancel()
+    return verdict.result() if verdict.done() else None
+
+
+async def _set_aside(cache: Cache, damage: str, *, interactive: bool) -> None:
+    """The cache is damaged: set it aside now (kept, its journal carried over), and say so.
+
+    Opening it again does the work (``CacheFile`` finds the damage noted by ``mark_damaged``
+    and rescues the journal into a new cache); every connection of this window is closed by
+    then, so the next start simply opens the new cache.
+    """
+    from invoicedesk.cache import Cache
+    from invoicedesk.errors import InvoiceDeskError
+
+    try:
+        Cache(cache.path).close()
+        text = f"The cache {cache.path} is damaged ({damage})."
+    except InvoiceDeskError as exc:  # CacheSetAsideError: what was kept, what was carried over
+        text = str(exc)
+    text += " Open InvoiceDesk again to carry on."
+    log.error("%s", text)
+    if sys.stderr is not None:
+        print(f"invoicedesk: {text}", file=sys.stderr)
+    if interactive:
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, text, QMessageBox.StandardButton.Close)
+        answered = asyncio.get_running_loop().create_future()
+        box.finished.connect(lambda _r: answered.done() or answered.set_result(None))
+        box.open()  # never exec() inside a coroutine
+        await answered
 
 
 async def _scripted_run(window: object, args: argparse.Namespace) -> None:
@@ -154,6 +331,23 @@ async def _scripted_run(window: object, args: argparse.Namespace) -> None:
     if args.screenshot:
         window.grab().save(str(args.screenshot))  # type: ignore[attr-defined]
     window.close()  # type: ignore[attr-defined]
+
+
+async def _quit_after(window: QWidget, seconds: float, closed: asyncio.Event) -> None:
+    """Benchmarks: close the window after ``seconds`` whatever is running (a sync, a check).
+
+    Prints ``quit-requested epoch=<wall clock> sync-running=<0|1>`` to stderr first, so the
+    launcher can time the close to the process's exit.
+    """
+    try:
+        await asyncio.wait_for(closed.wait(), seconds)
+        return
+    except TimeoutError:
+        pass
+    running = int(bool(window.controller.worker.running))  # type: ignore[attr-defined]
+    if sys.stderr is not None:
+        print(f"quit-requested epoch={time.time():.6f} sync-running={running}", file=sys.stderr, flush=True)
+    window.close()
 
 
 def quiet_gc() -> None:
@@ -167,6 +361,7 @@ def quiet_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+    gc.enable()  # run_gui disables it for start-up
 
 
 if __name__ == "__main__":

@@ -565,6 +565,9 @@ class Controller(QObject):
         self._closing = True
         self.auto_timer.stop()
         self.team_timer.stop()
+        # The sync child is killed, not asked and waited for: every page it stored is one
+        # transaction, and the next sync carries on from there.
+        await self.worker.close()
         tasks: list[asyncio.Task[Any]] = [t for _a, t in self._running.values()]
         tasks += list(self._other)
         for t in (self._sync_task, self._start_task):
@@ -577,12 +580,12 @@ class Controller(QObject):
             await asyncio.gather(*pending, return_exceptions=True)
         if self.services is not self._original_services:
             await self.services.aclose()
-        await self.worker.close()
         if self.team is not None:
             await self.team.aclose()
         if self._counter is not None:
             counting = self._count_cache
             if counting is not None:
+                counting.interrupt()  # a count still running (a search at 100k) is dropped
                 self._counter.submit(counting.close)
             self._counter.shutdown(wait=True)
             self._counter = None

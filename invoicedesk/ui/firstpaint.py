@@ -68,6 +68,11 @@ class FirstPaintReporter(QObject):
         return False
 
 
+def watch_first_paint(window: QWidget) -> FirstPaintReporter:
+    """Watch ``window`` for its first paint; the line above is printed only when ``ENV`` is set."""
+    return FirstPaintReporter(window, announce=os.environ.get(ENV, "") not in ("", "0"))
+
+
 def install_first_paint_report(window: QWidget) -> FirstPaintReporter | None:
     """Watch ``window`` when ``INVOICEDESK_REPORT_FIRST_PAINT`` is set; else do nothing."""
     if os.environ.get(ENV, "") in ("", "0"):
