@@ -457,6 +457,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
 
         self.filter_bar.queryChanged.connect(self._on_query_changed)
         self.model.modelAboutToBeReset.connect(self._before_reset)
+        self.model.readFailed.connect(self._cache_read_failed)
         self.model.modelReset.connect(self._after_reset)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.model.rowsInserted.connect(lambda *_: self._update_count())
@@ -586,6 +587,11 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         if row is None and self._key is not None:
             self._select_key(None)
         self._update_count()
+
+    def _cache_read_failed(self, error: object) -> None:
+        """The list could not read the cache: say so once (the sentence names the file and what
+        to do); the list keeps what it shows, and a damaged file is set aside at the next start."""
+        self.message_bar.show_message("error", str(error), condition="cache")
 
     def _on_current_changed(self, current: object, _previous: object) -> None:
         if self._restoring:

@@ -24,11 +24,12 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import QHeaderView, QStyleOptionHeader
 
-from invoicedesk.cache import Cache, Query, Row
+from invoicedesk.cache import Cache, CacheError, Query, Row
 from invoicedesk.domain import (
     DELIVERY_LABELS,
     INVOICE_STATUS_LABELS,
@@ -203,8 +204,46 @@ class _Line:
     texts: tuple[str, ...] | None = field(default=None)
 
 
+class _ReadGuard:
+    """The list's reads of the cache. Qt calls the model while it paints, where an exception
+    cannot be handled: a read that fails (a damaged page, a disk gone) leaves the list as it is
+    and hands the error to ``failed`` (the window says what happened and what to do)."""
+
+    def __init__(self, cache: Cache, failed: Callable[[object], None]) -> None:
+        self._cache = cache
+        self._failed = failed
+
+    def _guard(self, read: Callable[[], Any], default: Any) -> Any:
+        try:
+            return read()
+        except CacheError as exc:
+            self._failed(exc)
+            return default
+
+    def count(self, query: Query) -> int:
+        return int(self._guard(lambda: self._cache.count(query), 0))
+
+    def fetch(self, query: Query, **kw: Any) -> list[Row]:
+        return list(self._guard(lambda: self._cache.fetch(query, **kw), []))
+
+    def row(self, rowid: int) -> Row | None:
+        got: Row | None = self._guard(lambda: self._cache.row(rowid), None)
+        return got
+
+    def find_rowid(self, *key: str) -> int | None:
+        got: int | None = self._guard(lambda: self._cache.find_rowid(*key), None)
+        return got
+
+    def position(self, query: Query, rowid: int, **kw: Any) -> int | None:
+        got: int | None = self._guard(lambda: self._cache.position(query, rowid, **kw), None)
+        return got
+
+
 class RecordsModel(QAbstractTableModel):
     """Rows of ``cache.fetch(query, sort, descending)``, loaded ``PAGE_SIZE`` at a time."""
+
+    readFailed = Signal(object)
+    """A read of the cache failed (a :class:`CacheError`); the list stays as it was."""
 
     def __init__(
         self,
@@ -217,6 +256,7 @@ class RecordsModel(QAbstractTableModel):
     ) -> None:
         super().__init__(parent)
         self._cache = cache
+        self._reads = _ReadGuard(cache, self.readFailed.emit)
         self._locale = locale or money_locale()
         self._icon_for = icons
         self._icons: dict[Source, QIcon | None] = {}
@@ -264,7 +304,7 @@ class RecordsModel(QAbstractTableModel):
     def total_count(self) -> int:
         """How many records match the query (all of them, not only the rows loaded so far)."""
         if self._count is None:
-            self._count = self._cache.count(self._query)
+            self._count = self._reads.count(self._query)
         return self._count
 
     def known_count(self) -> int | None:
@@ -350,15 +390,15 @@ class RecordsModel(QAbstractTableModel):
         self._row_of = {}
 
     def _position_of(self, key: Key, within: float | None = None) -> int | None:
-        rowid = self._cache.find_rowid(*key)
+        rowid = self._reads.find_rowid(*key)
         if rowid is None:
             return None
-        return self._cache.position(
+        return self._reads.position(
             self._query, rowid, sort=SORT_KEYS[self._sort], descending=self._descending, within=within
         )
 
     def _fetch(self, offset: int, limit: int) -> list[Row]:
-        return self._cache.fetch(
+        return self._reads.fetch(
             self._query,
             sort=SORT_KEYS[self._sort],
             descending=self._descending,
@@ -424,7 +464,7 @@ class RecordsModel(QAbstractTableModel):
             i = self._index_of.get(rowid)
             if i is None:
                 continue
-            row = self._cache.row(rowid)
+            row = self._reads.row(rowid)
             if row is None:
                 continue
             self._lines[i] = _Line(row.rowid, row.summary)
@@ -433,7 +473,7 @@ class RecordsModel(QAbstractTableModel):
         return updated
 
     def refresh_keys(self, keys: Iterable[Key]) -> list[int]:
-        rowids = [r for r in (self._cache.find_rowid(*k) for k in keys) if r is not None]
+        rowids = [r for r in (self._reads.find_rowid(*k) for k in keys) if r is not None]
         return self.refresh_rows(rowids)
 
     def _emit_changed(self, rows: Sequence[int]) -> None:
