@@ -21,6 +21,7 @@ import logging
 from dataclasses import replace
 from functools import partial
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -58,12 +59,10 @@ from invoicedesk.domain import Invoice, Order, Source
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
 from invoicedesk.ui import auto_sync, welcome
-from invoicedesk.ui.accounts_dialog import AccountsDialog, connection_tester
 from invoicedesk.ui.controller import Controller
 from invoicedesk.ui.detail_pane import DetailPane
 from invoicedesk.ui.filter_bar import FilterBar
 from invoicedesk.ui.icons import icon
-from invoicedesk.ui.mark_sent_dialog import MarkSentDialog
 from invoicedesk.ui.message_bar import MessageBar
 from invoicedesk.ui.new_records import NewToActOn
 from invoicedesk.ui.palette import is_dark, themed_icon, tones
@@ -83,6 +82,10 @@ from invoicedesk.ui.window_export import CopyExportMixin
 from invoicedesk.ui.window_layout import WindowFit, place_window
 from invoicedesk.ui.window_links import LinksMixin
 from invoicedesk.ui.window_status import LIVE_REFRESH_MS, PROGRESS_MS, SyncStatusMixin
+
+if TYPE_CHECKING:  # the dialogs load when first opened, not before the first paint
+    from invoicedesk.ui.accounts_dialog import AccountsDialog
+    from invoicedesk.ui.mark_sent_dialog import MarkSentDialog
 
 log = logging.getLogger(__name__)
 
@@ -760,6 +763,8 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         if self.demo and config.path is None:
             # The demo's accounts belong to its throw-away folder, never to the user's config file.
             config = replace(config, path=self.services.data_dir / "config.toml")
+        from invoicedesk.ui.accounts_dialog import AccountsDialog, connection_tester
+
         dialog = AccountsDialog(
             config,
             self.services.secrets,

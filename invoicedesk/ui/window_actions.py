@@ -48,9 +48,11 @@ from invoicedesk.needs import INVOICE_OWED, INVOICE_REFUSED
 from invoicedesk.needs import label as needs_label
 from invoicedesk.ui.bulk import BulkRunner
 from invoicedesk.ui.controller import ACTION_WORDS, ActionReport, Controller
-from invoicedesk.ui.mark_sent_dialog import MarkSentDialog
 from invoicedesk.ui.message_bar import MessageBar
 from invoicedesk.ui.records_model import Key, RecordsModel, money_locale, record_key
+
+if TYPE_CHECKING:  # loads when first opened
+    from invoicedesk.ui.mark_sent_dialog import MarkSentDialog
 
 ACTION_TIPS: dict[str, str] = {str(n): ACTIONS[n].tip for n in CHANGING}
 
@@ -320,6 +322,8 @@ class RecordActionsMixin:
         if self.mark_sent_dialog is not None:
             self.mark_sent_dialog.close()
             self.mark_sent_dialog.deleteLater()
+        from invoicedesk.ui.mark_sent_dialog import MarkSentDialog  # loads when first opened
+
         dialog = MarkSentDialog(rec, self)
         key = record_key(rec.summary())
         dialog.submitted.connect(partial(self._mark_sent_submitted, key))
