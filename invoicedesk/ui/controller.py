@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -543,11 +543,19 @@ class Controller(QObject):
 
     async def count(self, query: Query) -> int:
         """How many records match ``query``, counted on a thread with its own cache connection."""
+        return int(await self._on_counter(lambda c: c.count(query)))
 
-        def work() -> int:
+    async def needs_counts(self, query: Query, codes: Sequence[str]) -> dict[str, int]:
+        """How many records of ``query`` wait for each need code (the views), on the same thread
+        and connection: the window's own connection stays free for the list it paints."""
+        counts: dict[str, int] = await self._on_counter(lambda c: c.needs_counts(query, codes))
+        return counts
+
+    async def _on_counter(self, read: Callable[[Cache], Any]) -> Any:
+        def work() -> Any:
             if self._count_cache is None:  # opened in the counting thread, used only there
                 self._count_cache = Cache(self.cache.path)
-            return self._count_cache.count(query)
+            return read(self._count_cache)
 
         if self._counter is None:
             self._counter = ThreadPoolExecutor(1, thread_name_prefix="invoicedesk-count")

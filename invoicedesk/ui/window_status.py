@@ -250,18 +250,16 @@ class SyncStatusMixin:
         needs index: 1 to 30 ms at 100,000 records), then show them; a count overtaken by a
         newer one is dropped.
 
-        It reads through the window's own cache connection (its lock keeps the threads apart)
-        rather than opening another: a second connection opened while the first sync creates
-        the cache can find the file "malformed" and set it aside.
+        It reads on the controller's counting thread, with its own connection: a count over a
+        search would otherwise hold the window's connection while the list waits to paint.
         """
         query = self.filter_bar.views_query()
         self._view_generation += 1
         generation = self._view_generation
-        cache = self.cache
 
         async def count() -> None:
             try:
-                by_need = await asyncio.to_thread(cache.needs_counts, query, VIEW_CODES)
+                by_need = await self.controller.needs_counts(query, VIEW_CODES)
             except CacheError:
                 return  # closed under it (the window is shutting down), or said elsewhere
             if generation == self._view_generation:
