@@ -206,6 +206,7 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
     painted = asyncio.Event()
     # Prints "first-paint ..." only with INVOICEDESK_REPORT_FIRST_PAINT=1.
     watch_first_paint(window).painted.connect(lambda _seconds: painted.set())
+    window.controller.hold_reads()  # no second connection before the cache is checked
     window.show()
     status = 0
     damage: str | None = None
@@ -223,6 +224,7 @@ async def _gui_main(app: object, args: argparse.Namespace) -> int:
             window.close()
             status = 1
         elif not closed.is_set():
+            window.controller.release_reads()
             window.start()
             if args.screenshot or args.exit_after:
                 await _scripted_run(window, args)

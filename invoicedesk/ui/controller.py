@@ -118,6 +118,10 @@ class Controller(QObject):
         self._executor: ThreadPoolExecutor | None = None
         self._counter: ThreadPoolExecutor | None = None
         self._count_cache: Cache | None = None
+        # Open unless start-up holds them: the cache is checked after the first paint, and no
+        # second connection may open a file that check is about to set aside.
+        self._reads_open = asyncio.Event()
+        self._reads_open.set()
         self.last_results: list[SyncResult] = []
         self.team: TeamDB | None = None
         self.team_message = ""
@@ -551,7 +555,16 @@ class Controller(QObject):
         counts: dict[str, int] = await self._on_counter(lambda c: c.needs_counts(query, codes))
         return counts
 
+    def hold_reads(self) -> None:
+        """Counts wait (start-up: until the cache has been checked)."""
+        self._reads_open.clear()
+
+    def release_reads(self) -> None:
+        self._reads_open.set()
+
     async def _on_counter(self, read: Callable[[Cache], Any]) -> Any:
+        await self._reads_open.wait()
+
         def work() -> Any:
             if self._count_cache is None:  # opened in the counting thread, used only there
                 self._count_cache = Cache(self.cache.path)
