@@ -359,8 +359,9 @@ def test_test_connection_reports_a_wrong_token(
     assert "not-the-token" not in dialog.test_result.text()
 
 
+@pytest.mark.parametrize("right_key", [True, False], ids=["its key", "a wrong key"])
 def test_test_connection_for_a_marketplacer_seller(
-    qtbot, qloop, config_path, secrets, tester, sandbox_session
+    qtbot, qloop, config_path, secrets, tester, sandbox_session, right_key: bool
 ) -> None:
     seller = sandbox_session.sellers[0]
     dialog = _dialog(qtbot, Config(path=config_path), secrets, tester)
@@ -372,30 +373,16 @@ def test_test_connection_for_a_marketplacer_seller(
         name=seller.name,
         api_url=sandbox_session.marketplacer_url,
         currency=seller.currency,
-        api_key=seller.api_key,
+        api_key=seller.api_key if right_key else "not-the-key",
     )
     assert dialog.secret_hint.isHidden()
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.last_test is not None, timeout=10000)
-    assert dialog.last_test.ok, dialog.test_result.text()
-    assert dialog.test_result.text().startswith("Connected")
-
-
-def test_test_connection_reports_a_wrong_seller_key(
-    qtbot, qloop, config_path, secrets, tester, sandbox_session
-) -> None:
-    seller = sandbox_session.sellers[0]
-    dialog = _dialog(qtbot, Config(path=config_path), secrets, tester)
-    dialog.add_account("marketplacer")
-    _fill(
-        qtbot,
-        dialog,
-        "marketplacer",
-        name=seller.name,
-        api_url=sandbox_session.marketplacer_url,
-        api_key="not-the-key",
-    )
-    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.last_test is not None, timeout=10000)
-    assert not dialog.last_test.ok
-    assert dialog.test_result.text() == "The marketplace refused the API key. Check the API key and test again."
+    if right_key:
+        assert dialog.last_test.ok, dialog.test_result.text()
+        assert dialog.test_result.text().startswith("Connected")
+    else:
+        assert not dialog.last_test.ok
+        assert dialog.test_result.text() == (
+            "The marketplace refused the API key. Check the API key and test again."
+        )

@@ -81,7 +81,7 @@ from invoicedesk.ui.account_drafts import (
 from invoicedesk.ui.account_drafts import team_tester as default_team_tester
 from invoicedesk.ui.icons import icon
 from invoicedesk.ui.palette import tones
-from invoicedesk.ui.team_page import TeamPage
+from invoicedesk.ui.team_page import TeamPage, add_test_row
 
 log = logging.getLogger(__name__)
 
@@ -224,20 +224,14 @@ class AccountsDialog(QDialog):
         self.secret_hint.hide()
         right.addWidget(self.secret_hint)
 
-        test_row = QHBoxLayout()
-        self.test_button = QPushButton(icon("online"), "Test connection")
-        self.test_button.setObjectName("testButton")
-        self.test_button.setAutoDefault(False)
-        self.test_button.setToolTip("Try this account as typed, without saving anything")
+        self.test_button, self.test_result = add_test_row(
+            right,
+            "Test connection",
+            "Try this account as typed, without saving anything",
+            "Connection test result",
+            names=("testButton", "testResult"),
+        )
         self.test_button.clicked.connect(self.test_connection)
-        test_row.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.test_result = QLabel()
-        self.test_result.setObjectName("testResult")
-        self.test_result.setWordWrap(True)
-        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.test_result.setAccessibleName("Connection test result")
-        test_row.addWidget(self.test_result, 1)
-        right.addLayout(test_row)
         body.addLayout(right, 1)
         page.addLayout(body, 1)
         self.tabs.addTab(accounts_page, "Stores and sellers")

@@ -43,6 +43,27 @@ INTRO = (
 )
 
 
+
+def add_test_row(
+    layout: QVBoxLayout, text: str, tip: str, result_name: str, *, names: tuple[str, str]
+) -> tuple[QPushButton, QLabel]:
+    """A "Test" button and the label its answer goes in (selectable, so staff can copy it),
+    added to ``layout``: the Accounts dialog and the team page test the same way."""
+    row = QHBoxLayout()
+    button = QPushButton(icon("online"), text)
+    button.setObjectName(names[0])
+    button.setAutoDefault(False)
+    button.setToolTip(tip)
+    row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+    result = QLabel()
+    result.setObjectName(names[1])
+    result.setWordWrap(True)
+    result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    result.setAccessibleName(result_name)
+    row.addWidget(result, 1)
+    layout.addLayout(row)
+    return button, result
+
 class TeamPage(QWidget):
     """Edits the team database settings; ``changed`` after every edit."""
 
@@ -116,19 +137,14 @@ class TeamPage(QWidget):
         self.error_label.hide()
         outer.addWidget(self.error_label)
 
-        test_row = QHBoxLayout()
-        self.test_button = QPushButton(icon("online"), "Test")
-        self.test_button.setObjectName("teamTestButton")
-        self.test_button.setToolTip("Connect to the team database as typed, without saving anything")
+        self.test_button, self.test_result = add_test_row(
+            outer,
+            "Test",
+            "Connect to the team database as typed, without saving anything",
+            "Team database test result",
+            names=("teamTestButton", "teamTestResult"),
+        )
         self.test_button.clicked.connect(self.test_connection)
-        test_row.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.test_result = QLabel()
-        self.test_result.setObjectName("teamTestResult")
-        self.test_result.setWordWrap(True)
-        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.test_result.setAccessibleName("Team database test result")
-        test_row.addWidget(self.test_result, 1)
-        outer.addLayout(test_row)
         outer.addStretch(1)
 
         self.advanced_button.setChecked(bool(self.draft.password_env))
