@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from invoicedesk.cache import Cache
+from invoicedesk.config import KEYRING_SERVICE, KeyringSecrets
 from invoicedesk.demo import demo_config
 from invoicedesk.errors import ConfigError
 from invoicedesk.sync import SyncProgress, SyncResult
 from invoicedesk.sync_feed import feed, parse_line, progress_line, read_feed, results_line
 from tests.cli_helpers import invoicedesk_cmd
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_feed_carries_accounts_and_secrets_exactly(sandbox) -> None:
@@ -23,6 +29,67 @@ def test_the_feed_carries_accounts_and_secrets_exactly(sandbox) -> None:
     assert again.jumpseller == config.jumpseller and again.marketplacer == config.marketplacer
     store = sandbox.stores[0]
     assert got.get(config.jumpseller[0].token_key) == store.token
+
+
+def test_a_keyring_feed_carries_no_secret_and_the_window_never_loads_the_keyring() -> None:
+    """The window's secrets in the system keyring: the child reads them itself. Run in a fresh
+    interpreter, so that no other test has loaded the keyring library already."""
+    script = (
+        "import sys\n"
+        "from invoicedesk.config import Config, JumpsellerAccount, KeyringSecrets\n"
+        "from invoicedesk.sync_feed import feed\n"
+        "acc = JumpsellerAccount(name='shop', login='shop', api_url='https://api.jumpseller.com/v1')\n"
+        "sys.stdout.buffer.write(feed(Config(jumpseller=(acc,)), KeyringSecrets()))\n"
+        "assert 'keyring' not in sys.modules, 'the window loaded the keyring'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["keyring"] is True and data["secrets"] == {}
+    config, secrets = read_feed(io.BytesIO(done.stdout))
+    assert isinstance(secrets, KeyringSecrets) and config.jumpseller[0].name == "shop"
+
+
+def _keyring_env(tmp_path: Path, values: dict[str, str]) -> dict[str, str]:
+    ring = tmp_path / "keyring.json"
+    ring.write_text(json.dumps({f"{KEYRING_SERVICE}/{k}": v for k, v in values.items()}), encoding="utf-8")
+    env = dict(os.environ)
+    env.update(
+        INVOICEDESK_DATA_DIR=str(tmp_path / "data"),
+        INVOICEDESK_TEST_KEYRING=str(ring),
+        PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
+    )
+    env.pop("INVOICEDESK_CONFIG", None)
+    return env
+
+
+def test_the_child_reads_the_keyring_itself_and_syncs(sandbox, tmp_path: Path) -> None:
+    config, demo_secrets = demo_config(sandbox)
+    store = config.jumpseller[0]
+    config = replace(config, jumpseller=(store,), marketplacer=())
+    env = _keyring_env(tmp_path, {store.token_key: demo_secrets.get(store.token_key) or ""})
+    done = subprocess.run(
+        invoicedesk_cmd("sync", "--feed"), input=feed(config, KeyringSecrets()), env=env,
+        capture_output=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    results = parse_line(done.stdout.splitlines()[-1])
+    assert isinstance(results, list) and [r.account for r in results] == [store.name]
+    assert results[0].ok and results[0].fetched > 0, results
+
+
+def test_a_token_missing_from_the_keyring_is_one_clear_line(sandbox, tmp_path: Path) -> None:
+    config, _secrets = demo_config(sandbox)
+    store = config.jumpseller[0]
+    config = replace(config, jumpseller=(store,), marketplacer=())
+    done = subprocess.run(
+        invoicedesk_cmd("sync", "--feed"), input=feed(config, KeyringSecrets()),
+        env=_keyring_env(tmp_path, {}), capture_output=True, timeout=300,
+    )
+    results = parse_line(done.stdout.splitlines()[-1]) if done.stdout else None
+    words = " ".join(r.error or "" for r in results) if isinstance(results, list) else done.stderr.decode()
+    assert f"No API token for account '{store.name}'" in words, (done.stdout, done.stderr)
 
 
 @pytest.mark.parametrize("raw", [b"", b"{", b"[]", b'{"config": 5}', b'{"config": "[[x"}', b"x" * (2 << 20)])
