@@ -364,11 +364,13 @@ def test_the_window_syncs_by_itself_and_backs_off_while_nothing_answers(
         c = w.controller
         try:
             assert c.auto_timer.isActive() and c.auto_timer.interval() == 5 * 60_000
+            assert not c.watching_network  # online: the system's network state is not news
             for service in ("jumpseller", "marketplacer"):
                 sb.inject(service, "drop")  # the shop's line is down
             with qtbot.waitSignal(c.syncFinished, timeout=WAIT * 3) as failed:
                 c.auto_timer.timeout.emit()  # as if 5 minutes went by
             assert failed.args[0] and not any(r.ok for r in failed.args[0])
+            assert c.watching_network  # from now on, "the network is back" starts a sync
             assert c.auto_timer.isActive() and c.auto_timer.interval() == 10 * 60_000
 
             sb.clear_faults()
