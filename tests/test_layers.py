@@ -180,6 +180,7 @@ sys.exit(main([]))
 #: database's driver, the HTTP stack (it loads with the first client), the command line.
 NOT_BEFORE_FIRST_PAINT = (
     "invoicedesk.sandbox", "starlette", "uvicorn", "psycopg", "httpx", "click", "invoicedesk.cli",
+    "keyring", "PySide6.QtNetwork",  # the sync child reads the keyring; the network is watched once offline
 )
 
 
@@ -208,25 +209,34 @@ def test_the_first_paint_loads_no_server_driver_or_http_stack(tmp_path: Path) ->
     assert not early, f"loaded before the first paint: {early}"
 
 
-def test_what_the_window_loads_before_qt_is_qt_free() -> None:
-    """``ui.app.BEFORE_QT`` loads before PySide6 (so PySide6 never reads their source): a
-    module there that reached Qt, at any depth, would load PySide6 early and undo that."""
-    from invoicedesk.ui.app import BEFORE_QT
+QT_FEATURE_PROBE = """
+import json, linecache, sys
+sys.path.insert(0, sys.argv[1])
+from invoicedesk.ui.qt_feature import lighten_import_hook
+assert lighten_import_hook()
+import uses_qt, plain  # written by the test, imported after PySide6
+feature = sys.modules["shibokensupport.feature"]
+print(json.dumps({
+    "read": [f for f in linecache.cache if f.endswith(("uses_qt.py", "plain.py"))],
+    "verdicts": {n: feature.pyside_feature_dict.get(n) for n in ("uses_qt", "plain")},
+}))
+"""
 
-    graph = import_graph()
-    modules = all_modules()
-    seen: set[str] = set()
-    todo = [name for name in BEFORE_QT if name.startswith("invoicedesk.")]
-    assert all(name in modules for name in todo), [n for n in todo if n not in modules]
-    while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo.extend(graph[name])
-    bad = sorted(
-        f"{name} imports {target}"
-        for name in seen
-        for target, _line in imports_of(name, modules[name])
-        if target.split(".")[0] in QT_ROOTS
+
+def test_pyside_no_longer_reads_the_source_of_every_module_imported_after_it(tmp_path: Path) -> None:
+    """PySide6 asks of every module imported after it whether it uses PySide6; unpatched, it
+    reads the module's whole source file to answer (and linecache keeps it). Answered from the
+    module's names instead: no file read, and the same verdicts."""
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "uses_qt.py").write_text("from PySide6.QtCore import QObject\n", encoding="utf-8")
+    (tmp_path / "plain.py").write_text("import json\nVALUE = 1\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-c", QT_FEATURE_PROBE, str(tmp_path)], capture_output=True, text=True, timeout=120
     )
-    assert not bad, bad
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.splitlines()[-1])
+    assert got["read"] == []
+    assert got["verdicts"] == {"uses_qt": 0, "plain": -1}

@@ -89,42 +89,14 @@ def _exit_now(status: int) -> NoReturn:
     os._exit(status)
 
 
-#: Qt-free modules the window needs before its first paint, loaded before PySide6 (see
-#: ``load_before_qt``). A name missing here only costs time; one the window does not need
-#: costs its import.
-BEFORE_QT = (
-    "concurrent.futures.thread", "csv", "html", "platform", "queue", "selectors", "signal", "socket",
-    "sqlite3", "subprocess", "uuid", "zipfile", "_strptime", "babel.dates", "babel.numbers",
-    "invoicedesk.actions", "invoicedesk.export", "invoicedesk.logs", "invoicedesk.services",
-    "invoicedesk.sync", "invoicedesk.sync_feed", "invoicedesk.team.share",
-    "invoicedesk.ui.account_drafts", "invoicedesk.ui.details.history", "invoicedesk.ui.details.invoice",
-    "invoicedesk.ui.details.markup", "invoicedesk.ui.details.order",
-)
-
-
-def load_before_qt() -> None:
-    """Import the window's Qt-free modules before PySide6 is imported.
-
-    Once loaded, PySide6 reads the source file of every module imported after it, looking for
-    the word "PySide6" (the ``__feature__`` switch: PYSIDE-2029, ``shibokensupport/feature.py``,
-    ``_mod_uses_pyside``); for the 120-odd modules of the core, asyncio and babel that is tens of
-    milliseconds of start-up spent reading and tokenizing files. Modules already loaded are
-    never read.
-    """
-    import importlib
-
-    for name in BEFORE_QT:
-        try:
-            importlib.import_module(name)
-        except ImportError:  # a frozen build without it: the window imports what it needs later
-            log.debug("not loaded before Qt: %s", name)
-
-
 def run_gui(args: argparse.Namespace) -> int:
+    from invoicedesk.ui.qt_feature import lighten_import_hook
+
     # No collections while start-up allocates its modules, classes and widgets (they are not
     # garbage): about 60 ms of CPU to the first paint. quiet_gc turns it back on after it.
     gc.disable()
-    load_before_qt()
+    # PySide6 would read the source of every module imported after it (see qt_feature).
+    lighten_import_hook()
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -361,8 +333,8 @@ def quiet_gc() -> None:
     first page) takes it out of those walks, and a higher first threshold makes collections
     rare; InvoiceDesk makes few reference cycles.
     """
-    # PySide6 reads the source of every module imported after it (to look for its feature
-    # switches) and linecache keeps every line: about 7 MiB nothing here reads again.
+    # Source lines read during start-up (PySide6's own modules, before qt_feature's answer
+    # took over; a traceback logged): nothing here reads them again.
     linecache.clearcache()
     gc.collect()
     gc.freeze()
