@@ -58,7 +58,7 @@ from invoicedesk.config import Config
 from invoicedesk.domain import Invoice, Order, Source
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
-from invoicedesk.ui import auto_sync, welcome
+from invoicedesk.ui import auto_sync
 from invoicedesk.ui.controller import Controller
 from invoicedesk.ui.detail_pane import DetailPane
 from invoicedesk.ui.filter_bar import FilterBar
@@ -83,9 +83,10 @@ from invoicedesk.ui.window_layout import WindowFit, place_window
 from invoicedesk.ui.window_links import LinksMixin
 from invoicedesk.ui.window_status import LIVE_REFRESH_MS, PROGRESS_MS, SyncStatusMixin
 
-if TYPE_CHECKING:  # the dialogs load when first opened, not before the first paint
+if TYPE_CHECKING:  # the dialogs and the welcome load when first shown, not before the first paint
     from invoicedesk.ui.accounts_dialog import AccountsDialog
     from invoicedesk.ui.mark_sent_dialog import MarkSentDialog
+    from invoicedesk.ui.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 
@@ -364,10 +365,10 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([980, 460])
-        # No account yet: a welcome with the ways on, in place of an empty list.
-        self.welcome = welcome.WelcomePage(central)
+        # No account yet: a welcome with the ways on, in place of an empty list (built when
+        # first needed: with accounts it never is).
+        self.welcome: WelcomePage | None = None
         self.pages = QStackedWidget(central, objectName="mainPages")
-        self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
         self.pages.setCurrentWidget(self.splitter)
         layout.addWidget(self.pages, 1)
@@ -449,9 +450,6 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         self.retry_action.triggered.connect(self.ask_retry)
         self.export_action.triggered.connect(self.ask_export_csv)
         self.accounts_action.triggered.connect(lambda: self.open_accounts())
-        self.welcome.addStore.connect(partial(self.open_accounts, add="jumpseller"))
-        self.welcome.addSeller.connect(partial(self.open_accounts, add="marketplacer"))
-        self.welcome.tryDemo.connect(self.try_demo)
         self.message_bar.linkActivated.connect(self.open_link)
         self.detail.urlFailed.connect(self._link_failed)
         self.open_admin_action.triggered.connect(self.open_admin)
@@ -798,7 +796,9 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
 
     def _show_welcome_or_list(self) -> None:
         empty = not self.controller.services.config.accounts  # the new ones, while they are swapped in
-        welcome.show_welcome(self.pages, self.welcome, self.splitter, empty=empty)
+        wanted = self._welcome_page() if empty else self.splitter
+        if self.pages.currentWidget() is not wanted:
+            self.pages.setCurrentWidget(wanted)
         self.filter_bar.setVisible(not empty)
         self.count_label.setVisible(not empty)
         if empty:
@@ -810,9 +810,22 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         self.export_action.setEnabled(not empty)
         self._update_actions()
 
+    def _welcome_page(self) -> WelcomePage:
+        if self.welcome is None:
+            from invoicedesk.ui.welcome import WelcomePage
+
+            self.welcome = WelcomePage(self.pages)
+            self.welcome.addStore.connect(partial(self.open_accounts, add="jumpseller"))
+            self.welcome.addSeller.connect(partial(self.open_accounts, add="marketplacer"))
+            self.welcome.tryDemo.connect(self.try_demo)
+            self.pages.insertWidget(0, self.welcome)
+        return self.welcome
+
     def try_demo(self) -> None:
-        if welcome.start_demo_process():
-            self.welcome.demo_starting()
+        from invoicedesk.ui.welcome import start_demo_process
+
+        if start_demo_process():
+            self._welcome_page().demo_starting()
             self.message_bar.show_message(
                 "info", "The demo opens in a window of its own in a few seconds; this one stays as it is."
             )

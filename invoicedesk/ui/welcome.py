@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -141,13 +140,3 @@ def start_demo_process() -> bool:
     program, args = demo_command()
     started, _pid = QProcess.startDetached(program, args)
     return bool(started)
-
-
-def show_welcome(pages: QStackedWidget, welcome: QWidget, main: QWidget, *, empty: bool) -> bool:
-    """The welcome while no account is configured, else the list and details; ``True`` when
-    the page changed."""
-    wanted = welcome if empty else main
-    if pages.currentWidget() is wanted:
-        return False
-    pages.setCurrentWidget(wanted)
-    return True
