@@ -4,7 +4,8 @@ A frozen build can look fine and still miss a module that is imported late, a Qt
 sandbox's web stack or Babel's data. This runs the whole path a member of staff takes, against
 the bundled sandbox, with nothing outside the machine:
 
-1. start the sandbox (uvicorn and starlette are in the bundle);
+1. start the sandbox (uvicorn and starlette are in the bundle), check Babel's and (Linux)
+   ICU's trimmed data (money formats; collation, case mapping, time-zone names);
 2. sync every demo account (httpx, the clients, the parsers, the SQLite cache);
 3. open the main window and wait for it to paint (a Qt platform plugin, fonts, widgets);
 4. create one invoice for a paid order that has none, through :class:`Actions` (the journal,
@@ -155,6 +156,9 @@ async def _steps(report: SelfTestReport) -> None:
 
         report.step = "checking the bundled locale data"
         _check_money()
+        if sys.platform.startswith("linux"):  # Windows and macOS Qt ask the system, not ICU
+            report.step = "checking Qt's Unicode data (ICU)"
+            _check_unicode()
 
         report.step = "syncing the demo accounts"
         syncer = Syncer(services, cache)
@@ -224,6 +228,43 @@ def _check_money() -> None:
     shown = format_money(Decimal("1234.5"), "USD")
     if shown != "$1,234.50":
         raise SelfTestError(f"1234.5 USD is shown as {shown!r}, not '$1,234.50'")
+
+
+def _check_unicode() -> None:
+    """ICU's data is trimmed in the Linux bundle: what Qt asks ICU for must still answer.
+
+    Qt reaches ICU for collation (the file dialog sorts names with it), locale case mapping,
+    time-zone names and codecs by name. Sorted in code-point order (no collator), names would
+    start with "Zoë"; without Spanish tailoring "ñandú" would sort before "nube". Linux only:
+    PySide6's Qt for Windows and macOS asks the system's own services, whose words differ.
+    """
+    import functools
+
+    from PySide6.QtCore import QCollator, QLocale, QStringDecoder, QTimeZone
+
+    def by_collator(locale: str, names: list[str]) -> list[str]:
+        return sorted(names, key=functools.cmp_to_key(QCollator(QLocale(locale)).compare))
+
+    checks: list[tuple[str, object, object]] = [
+        ("sorting names (en_US)", by_collator("en_US", ["Zoë", "Émile", "adam", "Øyvind", "Ángel"]),
+         ["adam", "Ángel", "Émile", "Øyvind", "Zoë"]),
+        ("sorting names (es_CL)", by_collator("es_CL", ["oso", "ñandú", "nube"]), ["nube", "ñandú", "oso"]),
+        ("upper case (en_AU)", QLocale("en_AU").toUpper("straße"), "STRASSE"),
+        ("upper case (tr_TR)", QLocale("tr_TR").toUpper("istanbul"), "İSTANBUL"),
+        ("the US-ASCII codec", QStringDecoder("US-ASCII").isValid(), True),
+    ]
+    berlin = QTimeZone(b"Europe/Berlin")
+    if berlin.isValid():  # Qt reads the zones from the system's tzdata; ICU only names them
+        standard, long_name = QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName
+        checks += [
+            ("time-zone name (en_US)", berlin.displayName(standard, long_name, QLocale("en_US")),
+             "Central European Standard Time"),
+            ("time-zone name (es_CL)", berlin.displayName(standard, long_name, QLocale("es_CL")),
+             "hora estándar de Europa central"),
+        ]
+    for what, got, expected in checks:
+        if got != expected:
+            raise SelfTestError(f"{what}: got {got!r}, expected {expected!r}")
 
 
 def _open_window(
