@@ -29,7 +29,7 @@ from invoicedesk.needs import INVOICE_OWED, INVOICE_REFUSED, label
 from invoicedesk.paths import data_dir, describe_file_error, describe_folder_error, log_dir
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
-from invoicedesk.sync_feed import progress_line, read_feed, results_line
+from invoicedesk.sync_feed import progress_line, read_feed, results_line, yield_to_the_window
 from invoicedesk.team.db import TeamDB
 from invoicedesk.team.share import leased_sync, pull
 from invoicedesk.textsafe import has_unsafe, terminal_safe
@@ -178,6 +178,7 @@ def main(argv: Sequence[str], *, secrets: SecretSource | None = None, config: Co
     _quiet_logging()
     try:
         if getattr(args, "feed", False):
+            yield_to_the_window()
             config, secrets = read_feed(sys.stdin.buffer)
         cfg = config if config is not None else load_config(args.config)
         folder = data_dir()

@@ -24,6 +24,8 @@ Out: one JSON object per line on stdout, ``{"progress": {...}}`` while it runs a
 from __future__ import annotations
 
 import json
+import os
+import sys
 import tomllib
 from dataclasses import asdict
 from typing import IO, Any
@@ -79,6 +81,28 @@ def read_feed(stream: IO[bytes]) -> tuple[Config, SecretSource]:
     except (ValueError, KeyError, TypeError, AttributeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"the sync feed on stdin cannot be read ({type(exc).__name__}).") from None
     return config, (KeyringSecrets() if keyring else StaticSecrets(secrets))
+
+
+#: How much lower the window's sync runs than the window (POSIX nice steps).
+BACKGROUND_NICE = 10
+
+
+def yield_to_the_window() -> None:
+    """Run this process below normal priority: on a machine with few cores, parsing and storing
+    thousands of records must never keep the window waiting for a core (the window paints in
+    a few milliseconds, then the sync has the machine again). The sync is not slower for it
+    while the window is idle. Best effort: where the system refuses, the sync runs as it is."""
+    try:
+        if sys.platform == "win32":
+            import ctypes
+
+            below_normal = 0x4000  # BELOW_NORMAL_PRIORITY_CLASS
+            kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]
+            kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), below_normal)
+        else:
+            os.nice(BACKGROUND_NICE)
+    except (OSError, AttributeError):
+        pass
 
 
 def progress_line(p: SyncProgress) -> str:

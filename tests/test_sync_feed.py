@@ -132,3 +132,33 @@ def test_sync_feed_streams_progress_and_results_and_fills_the_cache(sandbox, tmp
     for value in (s.token for s in sandbox.stores):
         assert value.encode() not in done.stdout and value.encode() not in done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["results"]
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities")
+def test_the_sync_child_runs_below_the_window_priority(tmp_path: Path) -> None:
+    """The child lowers its own priority before it reads its feed: on two cores, parsing and
+    storing a big first sync must leave the window a core whenever it has something to paint."""
+    import time
+
+    from invoicedesk.sync_feed import BACKGROUND_NICE
+
+    env = dict(os.environ, INVOICEDESK_DATA_DIR=str(tmp_path / "data"))
+    env.pop("INVOICEDESK_CONFIG", None)
+    child = subprocess.Popen(
+        invoicedesk_cmd("sync", "--feed"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=env,
+    )
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        wanted = min(mine + BACKGROUND_NICE, 19)
+        deadline = time.monotonic() + 60
+        seen = mine
+        while time.monotonic() < deadline and child.poll() is None:
+            seen = os.getpriority(os.PRIO_PROCESS, child.pid)
+            if seen == wanted:
+                break
+            time.sleep(0.05)
+        assert seen == wanted, f"the sync child runs at nice {seen}, the window at {mine}"
+    finally:
+        _out, err = child.communicate(b"", timeout=60)
+    assert child.returncode != 0 and b"Traceback" not in err  # an empty feed is one clear error

@@ -165,6 +165,41 @@ def test_a_changed_record_is_updated_in_place_with_one_ranged_signal(tmp_path: P
         c.close()
 
 
+def test_a_refresh_read_elsewhere_is_shown_only_while_the_list_is_as_it_was(tmp_path: Path, cache: Cache) -> None:
+    """The window re-reads during a sync on another thread and connection: what it finds is
+    shown, unless the list was searched, sorted or grown meanwhile (then it is dropped)."""
+    c = Cache.open(copy_cache(cache.path.parent, tmp_path / "copy"))
+    other = Cache(c.path)  # the counting thread's own connection
+    try:
+        model = RecordsModel(c, page_size=20)
+        model.set_query(Query(source="marketplacer"))
+        s = model.summary(2)
+        invoice = c.get_invoice(s.account, s.id)
+        assert invoice is not None
+        c.upsert([replace(invoice, status="refunded")])
+
+        read = model.refresh_read()
+        assert model.apply_refresh(read, read.run(other))
+        assert model.data(model.index(2, Column.STATUS)) == "Refunded"
+
+        for change in (
+            lambda: model.sort(Column.ID, Qt.SortOrder.AscendingOrder),
+            lambda: model.set_query(Query(source="jumpseller")),
+            model.fetchMore,
+        ):
+            read = model.refresh_read()
+            rows = read.run(other)
+            before = [model.summary(i) for i in range(model.rowCount())]
+            change()
+            after = [model.summary(i) for i in range(model.rowCount())]
+            assert not model.apply_refresh(read, rows)  # made before the change: dropped
+            assert [model.summary(i) for i in range(model.rowCount())] == after != before
+        assert not model.apply_refresh(model.refresh_read(), None)  # a failed read changes nothing
+    finally:
+        other.close()
+        c.close()
+
+
 def test_invalid_indexes_and_out_of_range_sections_give_nothing(cache: Cache) -> None:
     model = RecordsModel(cache)
     model.set_query(Query())

@@ -572,6 +572,12 @@ class Controller(QObject):
         counts: dict[str, int] = await self._on_counter(lambda c: c.needs_counts(query, codes))
         return counts
 
+    async def read(self, read: Callable[[Cache], T]) -> T:
+        """Any read of the cache, on the counting thread and its connection (the list's live
+        refresh during a sync): the GUI thread does not wait for SQLite or for building rows."""
+        result: T = await self._on_counter(read)
+        return result
+
     def hold_reads(self) -> None:
         """Counts wait (start-up: until the cache has been checked)."""
         self._reads_open.clear()

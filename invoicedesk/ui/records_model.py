@@ -213,7 +213,7 @@ class _ReadGuard:
         self._cache = cache
         self._failed = failed
 
-    def _guard(self, read: Callable[[], Any], default: Any) -> Any:
+    def guard(self, read: Callable[[], Any], default: Any) -> Any:
         try:
             return read()
         except CacheError as exc:
@@ -221,22 +221,39 @@ class _ReadGuard:
             return default
 
     def count(self, query: Query) -> int:
-        return int(self._guard(lambda: self._cache.count(query), 0))
+        return int(self.guard(lambda: self._cache.count(query), 0))
 
     def fetch(self, query: Query, **kw: Any) -> list[Row]:
-        return list(self._guard(lambda: self._cache.fetch(query, **kw), []))
+        return list(self.guard(lambda: self._cache.fetch(query, **kw), []))
 
     def row(self, rowid: int) -> Row | None:
-        got: Row | None = self._guard(lambda: self._cache.row(rowid), None)
+        got: Row | None = self.guard(lambda: self._cache.row(rowid), None)
         return got
 
     def find_rowid(self, *key: str) -> int | None:
-        got: int | None = self._guard(lambda: self._cache.find_rowid(*key), None)
+        got: int | None = self.guard(lambda: self._cache.find_rowid(*key), None)
         return got
 
     def position(self, query: Query, rowid: int, **kw: Any) -> int | None:
-        got: int | None = self._guard(lambda: self._cache.position(query, rowid, **kw), None)
+        got: int | None = self.guard(lambda: self._cache.position(query, rowid, **kw), None)
         return got
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRead:
+    """The rows a refresh re-reads: the list's query, order and length when it was made."""
+
+    query: Query
+    sort: str
+    descending: bool
+    wanted: int
+    generation: int
+
+    def run(self, cache: Cache) -> list[Row]:
+        """Read them from ``cache`` (any connection); a failed read raises :class:`CacheError`."""
+        return cache.fetch(
+            self.query, sort=self.sort, descending=self.descending, offset=0, limit=self.wanted
+        )
 
 
 class RecordsModel(QAbstractTableModel):
@@ -276,6 +293,9 @@ class RecordsModel(QAbstractTableModel):
         self._exhausted = True
         self._loaded = False
         self._count: int | None = None
+        # Bumped whenever the loaded rows change shape (a new query or order, more rows): a
+        # refresh read made before that is dropped, not applied.
+        self._generation = 0
         self._syncing = False
         self._bold = QFont()
         self._bold.setBold(True)
@@ -385,6 +405,7 @@ class RecordsModel(QAbstractTableModel):
         return line if line is not None else self._fill(row)
 
     def _clear(self) -> None:
+        self._generation += 1
         self._lines = []
         self._index_of = {}
         self._row_of = {}
@@ -415,6 +436,7 @@ class RecordsModel(QAbstractTableModel):
         return len(rows)
 
     def _append(self, rows: Iterable[Row]) -> None:
+        self._generation += 1
         lines = self._lines
         for row in rows:
             self._index_of[row.rowid] = self._row_of[record_key(row.summary)] = len(lines)
@@ -430,10 +452,23 @@ class RecordsModel(QAbstractTableModel):
         selection, scroll position and current index. Anything else (new records, a new
         order) → a reset to as many rows as were loaded; the window reselects by key.
         """
-        # Re-reading costs ~50 µs a row: someone scrolled 20,000 rows deep gets the first
+        read = self.refresh_read()
+        self.apply_refresh(read, self._reads.guard(lambda: read.run(self._cache), None))
+
+    def refresh_read(self) -> RefreshRead:
+        """What :meth:`refresh` reads, to run elsewhere (a thread with its own connection):
+        the window re-reads during and after a sync without the GUI thread waiting on it."""
+        # Re-reading costs ~40 µs a row: someone scrolled 20,000 rows deep gets the first
         # REFRESH_MAX back rather than a one-second freeze.
         wanted = min(max(len(self._lines), self._page), REFRESH_MAX)
-        rows = self._fetch(0, wanted)
+        return RefreshRead(self._query, SORT_KEYS[self._sort], self._descending, wanted, self._generation)
+
+    def apply_refresh(self, read: RefreshRead, rows: list[Row] | None) -> bool:
+        """Show what ``read`` found; ``False`` (nothing changed) when the list was reset, sorted
+        or searched since it was made, or the read failed (``None``)."""
+        if rows is None or read.generation != self._generation:
+            return False
+        wanted = read.wanted
         self._count = None
         same = len(rows) == len(self._lines) and all(
             line is not None and r.rowid == line.rowid for r, line in zip(rows, self._lines, strict=True)
@@ -446,7 +481,7 @@ class RecordsModel(QAbstractTableModel):
             self._append(rows)
             self._keep(self.selected_key)
             self.endResetModel()
-            return
+            return True
         # Same rowids in the same places: every line is read (``same`` checked it).
         changed = [
             i
@@ -456,6 +491,7 @@ class RecordsModel(QAbstractTableModel):
         for i in changed:
             self._lines[i] = _Line(rows[i].rowid, rows[i].summary)
         self._emit_changed(changed)
+        return True
 
     def refresh_rows(self, rowids: Sequence[int]) -> list[int]:
         """Re-read these records (an action changed them) in place; returns the rows updated."""
