@@ -29,10 +29,13 @@ Jumpseller
        ``full=True``, or when asked (``deep=True``; the window's Sync menu and
        ``invoicedesk sync --deep``), not on every sync.
     4. Invoices: the order payload does not say whether an invoice exists; the documents
-       endpoint does (one request per order). Documents are read once for every paid or
-       canceled order whose documents were never read, and, during the deep check, again for
-       canceled orders still owing a credit note (one may have been issued elsewhere). Once
-       an order is invoiced its documents are not read again.
+       endpoints do. The first sync reads the store-wide listing (``/documents.json``, about
+       one request per 100 documents) before the orders, so each order is stored once with
+       its invoice known; the deep check reads it again for the orders still unknown and for
+       canceled orders still owing a credit note (one may have been issued elsewhere). Other
+       syncs read one order's documents (one request each) for every paid or canceled order
+       whose documents were never read. Once an order is invoiced its documents are not read
+       again.
        Create Invoice reads them once more right before invoicing, whatever the cache says.
 
     All requests go through the client's pacer (20/s and 800/min per store), so a first sync
@@ -46,12 +49,17 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING
 
 from invoicedesk.cache import Cache, CacheError, SyncState, now_utc
 from invoicedesk.config import Account, JumpsellerAccount, MarketplacerAccount
 from invoicedesk.domain import Document, Order
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.services import Services
+
+if TYPE_CHECKING:
+    from invoicedesk.clients.jumpseller import StoreDocument
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +69,20 @@ DEEP_EVERY = timedelta(hours=6)
 OPEN_STATUSES = ("pending_payment", "paid")
 
 
-LAZY_CHECKS = 200  # orders whose documents a sync reads one by one when the listing is refused
+LAZY_CHECKS = 200
+"""Orders whose documents one sync reads one by one (newest first), when the listing is not
+read or refused: a store without the listing is never kept waiting for thousands of reads;
+the rest say "not checked yet" and are read when staff act on them, or by a later sync."""
+
+Listed = dict[str, list[Document]]
+"""The store's document listing by order id (only orders that have documents)."""
+
+
+class _NotRead:
+    """The document listing was not read in this sync (yet)."""
+
+
+NOT_READ = _NotRead()
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +223,14 @@ class Syncer:
         highest = last_id or 0
         last_deep = _parse_cursor(state.cursor)
 
-        async def store(page: Sequence[Order], phase: str) -> None:
+        async def store(page: Sequence[Order], phase: str, listed: Listed | None = None) -> None:
             nonlocal highest
             if not page:
                 return
-            await asyncio.to_thread(self.cache.upsert, page)
+            known: list[str] = []
+            if listed is not None:
+                page, known = _with_listed_documents(page, listed)
+            await asyncio.to_thread(partial(self.cache.upsert, page, documents_known_for=known))
             highest = max(highest, *(o.id for o in page))
             result.fetched += len(page)
             result.changed_ids += [str(o.id) for o in page]
@@ -217,12 +241,26 @@ class Syncer:
             self.cache.put_sync_state(SyncState(acc.name, acc.source, cursor, highest or None, synced, None))
 
         deep_now = False
+        listed: Listed | _NotRead | None = NOT_READ
+        listing_failed: InvoiceDeskError | None = None
         if last_id is None:
-            # First (or full) sync: every order, so the deep check is implied.
+            # First (or full) sync: every order, so the deep check is implied. The store's
+            # document listing comes first (a few pages): each order is then stored once, with
+            # its invoice known, instead of being written a second time to say so.
+            report(SyncProgress(acc.name, "reading the store's documents", 0))
+            try:
+                listed = _by_order(await client.all_store_documents())
+            except CacheError:
+                raise
+            except InvoiceDeskError as exc:
+                # The orders still come: their invoices are said "not checked yet" until the
+                # error is gone; the error is the sync's result once the orders are stored.
+                listing_failed = exc
             report(SyncProgress(acc.name, "orders", 0))
             async for page in client.iter_order_pages():
-                await store(page, "orders")
-            last_deep = now_utc()
+                await store(page, "orders", listed if isinstance(listed, dict) else None)
+            # A listing that failed leaves the deep check due: the next sync reads it again.
+            last_deep = now_utc() if listing_failed is None else None
         else:
             report(SyncProgress(acc.name, "new orders", 0))
             new = await client.orders_after(last_id)
@@ -237,7 +275,8 @@ class Syncer:
                 deep_now = True
         save(state.last_synced_at, last_deep)
         await self._check_documents(
-            acc, result, report, recheck_credit_notes=deep_now, listing=last_id is None or deep_now
+            acc, result, report, recheck_credit_notes=deep_now, listing=last_id is None or deep_now,
+            listed=listed, listing_failed=listing_failed,
         )
         save(now_utc(), last_deep)
 
@@ -269,35 +308,39 @@ class Syncer:
         *,
         recheck_credit_notes: bool,
         listing: bool = False,
+        listed: Listed | _NotRead | None = NOT_READ,
+        listing_failed: InvoiceDeskError | None = None,
     ) -> None:
         """Which orders have an invoice: from the store-wide listing on a first sync and in the
         deep check (about one request per 100 documents), else one order at a time.
 
         The listing is a hint (its order and coverage are undocumented): actions still read the
         order's own documents right before acting. Where the store refuses it (an older plan, a
-        token without the scope), only the newest ``LAZY_CHECKS`` orders are read one by one;
-        older ones show "Invoice not checked yet" and are read when staff act on them.
+        token without the scope), and in syncs that do not read it, only the newest
+        ``LAZY_CHECKS`` unknown orders are read one by one; older ones show "Invoice not
+        checked yet" and are read when staff act on them or by a later sync.
+        ``listed``: the listing already read in this sync (``None``: refused), used for the
+        orders it did not cover yet (placed while the sync ran); ``listing_failed``: why it
+        could not be read, raised here when some order still needs it.
         """
         client = self.services.jumpseller(acc)
-        ids = self.cache.documents_unknown(acc.name, ("paid", "canceled"))
+        unknown = self.cache.documents_unknown(acc.name, ("paid", "canceled"))
+        again: list[str] = []
         if recheck_credit_notes:
             # A credit note may have been issued elsewhere (the store's admin): look again.
-            ids += [i for i in self.cache.credit_note_candidates(acc.name) if i not in ids]
+            known = set(unknown)
+            again = [i for i in self.cache.credit_note_candidates(acc.name) if i not in known]
+        ids = unknown + again
         if not ids:
             return
         if listing:
-            report(SyncProgress(acc.name, "reading the store's documents", 0))
-            listed = await client.all_store_documents()
+            if listing_failed is not None:
+                raise listing_failed
+            if isinstance(listed, _NotRead):
+                report(SyncProgress(acc.name, "reading the store's documents", 0))
+                listed = _by_order(await client.all_store_documents())
             if listed is not None:
-                by_order: dict[str, list[Document]] = {i: [] for i in ids}
-                for item in listed:
-                    key = str(item.order_id) if item.order_id is not None else None
-                    if key in by_order:
-                        doc = item.document
-                        if item.app_code and not doc.app_code:
-                            doc = replace(doc, app_code=item.app_code)
-                        by_order[key].append(doc)
-                batch = list(by_order.items())
+                batch = [(i, listed.get(i, [])) for i in ids]
                 for start in range(0, len(batch), 500):
                     chunk = batch[start : start + 500]
                     await asyncio.to_thread(self.cache.set_documents_many, acc.name, chunk)
@@ -305,7 +348,7 @@ class Syncer:
                     result.changed_ids += [order_id for order_id, _docs in chunk]
                 report(SyncProgress(acc.name, "invoices known", result.documents_checked, len(ids)))
                 return
-            ids = ids[:LAZY_CHECKS]  # the listing was refused: the newest ones now, the rest lazily
+        ids = unknown[:LAZY_CHECKS] + again  # the newest now; credit notes owed are never put off
         sem = asyncio.Semaphore(self.documents_concurrency)
         total = len(ids)
         done: list[tuple[str, list[Document]]] = []
@@ -335,6 +378,36 @@ class Syncer:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.shield(flush())  # what was read is kept, even when cancelled
+
+
+def _by_order(listed: list[StoreDocument] | None) -> Listed | None:
+    """The listing's documents grouped by order id (``None``: the store refused the listing)."""
+    if listed is None:
+        return None
+    out: Listed = {}
+    for item in listed:
+        if item.order_id is None:
+            continue
+        doc = item.document
+        if item.app_code and not doc.app_code:
+            doc = replace(doc, app_code=item.app_code)
+        out.setdefault(str(item.order_id), []).append(doc)
+    return out
+
+
+def _with_listed_documents(page: Sequence[Order], listed: Listed) -> tuple[list[Order], list[str]]:
+    """The page's paid and canceled orders given their documents from the listing (none when it
+    lists none: then it is known they have none); the ids of those orders."""
+    out: list[Order] = []
+    known: list[str] = []
+    for order in page:
+        if order.status in ("paid", "canceled"):
+            docs = listed.get(str(order.id), ())
+            out.append(replace(order, documents=tuple(docs)) if docs else order)
+            known.append(str(order.id))
+        else:
+            out.append(order)
+    return out, known
 
 
 def _parse_cursor(text: str | None) -> datetime | None:

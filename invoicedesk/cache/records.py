@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -142,28 +142,39 @@ class RecordsCache(CacheFile):
         *,
         state: SyncState | None = None,
         documents_known: bool = False,
+        documents_known_for: Collection[str] = (),
     ) -> int:
         """Store a page of records (and optionally the sync cursor) in ONE transaction.
 
         Orders fetched from the list endpoints carry no documents; unless ``documents_known``,
         the documents already in the cache are kept and used for the order's invoice columns.
+        ``documents_known_for``: ids of orders whose documents were read elsewhere (the store's
+        document listing) and travel with the order, even when there are none.
         """
         if not records and state is None:
             return 0
         synced = iso(now_utc())
         assert synced is not None
         with self._tx() as db:
-            self._upsert_in_tx(db, records, documents_known, synced)
+            self._upsert_in_tx(db, records, documents_known, synced, frozenset(documents_known_for))
             if state is not None:
                 self._put_state(db, state)
         return len(records)
 
     def _upsert_in_tx(
-        self, db: sqlite3.Connection, records: Sequence[Order | Invoice], documents_known: bool, synced: str
+        self,
+        db: sqlite3.Connection,
+        records: Sequence[Order | Invoice],
+        documents_known: bool,
+        synced: str,
+        known_for: frozenset[str] = frozenset(),
     ) -> None:
         known: set[tuple[str, str]] = set()
         if not documents_known:
             records, known = self._with_known_documents(db, records)
+            known |= {
+                (r.account, str(r.id)) for r in records if isinstance(r, Order) and str(r.id) in known_for
+            }
         summaries = [r.summary() for r in records]
         by_key: dict[tuple[str, str], list[str]] = {}
         for s in summaries:

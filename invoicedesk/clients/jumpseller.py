@@ -27,6 +27,7 @@ from invoicedesk.transport import (
     check_url,
     page_count,
     pages_in_order,
+    pages_until_done,
 )
 
 __all__ = [
@@ -44,6 +45,8 @@ INVOICE: Final = 1
 """``document_type`` of an invoice."""
 CREDIT_NOTE: Final = 0
 """``document_type`` of a credit note."""
+LISTING_AHEAD: Final = 4
+"""Pages of the store-wide document listing asked for at once."""
 
 DateFilter = str | tuple[date, date]
 """``"today"``, ``"last7days"``... as Jumpseller names them, or an inclusive (first, last) range."""
@@ -265,7 +268,9 @@ class JumpsellerClient:
 
     # -- documents ---------------------------------------------------------------------------
 
-    async def all_store_documents(self, page_size: int = MAX_PAGE_SIZE) -> list[StoreDocument] | None:
+    async def all_store_documents(
+        self, page_size: int = MAX_PAGE_SIZE, *, ahead: int = LISTING_AHEAD
+    ) -> list[StoreDocument] | None:
         """Every document of the store (``GET /documents.json``), each once; ``None`` when the
         store refuses the listing (403/404), so callers fall back to one order at a time.
 
@@ -274,33 +279,43 @@ class JumpsellerClient:
         So paging stops on an empty page or one that brings nothing new, never on a short page
         (a store capping ``limit`` below ``page_size`` would look finished after page 1), and a
         caller reads one order's documents again right before acting on it.
+
+        The listing has no count: once a page comes back full, ``ahead`` pages are asked
+        for before the previous ones have answered (:func:`pages_until_done`; the store's
+        rate limit decides how fast they really go), so the round trips overlap instead of
+        adding up.
         """
         path = "/documents.json"
         endpoint = httpx.URL(self.base_url + path).path
         size = self._size(page_size)
         seen: set[tuple[object, str, str]] = set()
         out: list[StoreDocument] = []
-        page = 1
-        while True:
-            try:
-                body = await self._get(path, [("page", page), ("limit", size)])
-            except (AuthError, NotFoundError) as exc:
-                if exc.status in (403, 404):
-                    return None
-                raise
+
+        async def fetch(page: int) -> Any:
+            body = await self._get(path, [("page", page), ("limit", size)])
             if not isinstance(body, list):
                 raise self._malformed(path, "expected a list of documents.")
-            new = 0
-            for item in body:
-                listed = _store_document(item, account=self.account, endpoint=endpoint)
-                key = (listed.order_id, listed.document.public_id, listed.app_code)
-                if key not in seen:
-                    seen.add(key)
-                    out.append(listed)
-                    new += 1
-            if not body or not new:
-                return out
-            page += 1
+            return body
+
+        try:
+            listing = pages_until_done(fetch, ahead=ahead, full=lambda body: len(body) >= size)
+            async with aclosing(listing) as pages:
+                async for body in pages:
+                    new = 0
+                    for item in body:
+                        listed = _store_document(item, account=self.account, endpoint=endpoint)
+                        key = (listed.order_id, listed.document.public_id, listed.app_code)
+                        if key not in seen:
+                            seen.add(key)
+                            out.append(listed)
+                            new += 1
+                    if not body or not new:
+                        return out
+        except (AuthError, NotFoundError) as exc:
+            if exc.status in (403, 404):
+                return None
+            raise
+        return out  # pragma: no cover (the pages never end on their own)
 
     async def list_documents(self, order_id: int) -> list[Document]:
         """Invoices and credit notes attached to an order."""

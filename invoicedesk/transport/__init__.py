@@ -34,7 +34,7 @@ from invoicedesk.transport.pacer import (
     RateWindow,
     SharedBudget,
 )
-from invoicedesk.transport.pages import page_count, pages_in_order
+from invoicedesk.transport.pages import page_count, pages_in_order, pages_until_done
 from invoicedesk.transport.policy import RequestPolicy, RequestStats, RetryConfig
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "make_http_client",
     "page_count",
     "pages_in_order",
+    "pages_until_done",
     "parse_ban_reset",
     "parse_retry_after",
     "service_messages",
