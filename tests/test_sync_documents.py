@@ -70,3 +70,49 @@ def test_a_refused_listing_falls_back_to_the_newest_orders_and_says_not_checked(
         assert issued(sb, login)[had] == 0 and issued(sb, login)[owed] == 1
     finally:
         sb.stop()
+
+
+def test_a_listing_that_fails_still_stores_every_order_and_the_next_sync_reads_it(tmp_path: Path) -> None:
+    sb, env = _shop(tmp_path, orders=300)
+    try:
+        login = sb.stores[0].login
+        # The first request of a first sync is the listing's first page: it breaks on every try.
+        sb.inject("jumpseller", "truncate", count=5)
+        result = run_cli(env, "sync")
+        assert result.returncode != 0
+        assert "documents.json" in result.stderr and "not complete or not valid JSON" in result.stderr
+        listed = _listed(env)
+        assert len(listed) == 300, "the orders were stored even though the listing failed"
+        paid = {str(o) for o in paid_orders(sb, login)}
+        assert paid and all(listed[o]["needs_action"] == "not_checked" for o in paid)
+        # The next sync reads the listing (few requests, not one per order) and says what is owed.
+        before = sb.requests("jumpseller")
+        result = run_cli(env, "sync")
+        assert result.returncode == 0, result.stderr
+        assert sb.requests("jumpseller") - before < 30
+        listed = _listed(env)
+        assert not any(r["needs_action"] == "not_checked" for r in listed.values())
+        truth = sb.truth_documents(login)
+        for oid, docs in truth.items():
+            if docs:
+                assert listed[str(oid)]["needs_action"] != "invoice", oid
+        assert all(listed[o]["needs_action"] == "invoice" for o in paid if not truth.get(int(o)))
+    finally:
+        sb.stop()
+
+
+def test_after_a_refused_listing_an_incremental_sync_reads_at_most_the_lazy_checks(tmp_path: Path) -> None:
+    sb, env = _shop(tmp_path, orders=900, shapes={"documents_listing_refused"})
+    try:
+        assert run_cli(env, "sync").returncode == 0
+        before_unchecked = sum(r["needs_action"] == "not_checked" for r in _listed(env).values())
+        assert before_unchecked > LAZY_CHECKS
+        before = sb.requests("jumpseller")
+        result = run_cli(env, "sync")
+        assert result.returncode == 0, result.stderr
+        # New orders (none), the recent window and at most LAZY_CHECKS document reads.
+        assert sb.requests("jumpseller") - before <= LAZY_CHECKS + 15
+        after_unchecked = sum(r["needs_action"] == "not_checked" for r in _listed(env).values())
+        assert before_unchecked - LAZY_CHECKS <= after_unchecked < before_unchecked
+    finally:
+        sb.stop()
