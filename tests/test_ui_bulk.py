@@ -341,12 +341,25 @@ def test_two_click_and_collect_invoices_are_marked_ready_after_one_question(qtbo
     assert [states[i] for i in ids] == ["ready", "ready"]
 
 
-def test_while_the_first_sync_runs_unread_orders_say_checking_never_create_invoice(
-    qtbot, qrun, tmp_path: Path
-) -> None:
-    """Orders arrive from the listing before their documents are read: meanwhile they read
-    "Checking…", so an order that already has its invoice never offers another."""
-    sb = Sandbox(seed=4, orders=30, invoices=2, stores=1, sellers=1, rate_limits=False)
+def _watch_needs_action(w) -> list[tuple[str, str]]:
+    """Every (order id, Needs action text) the list shows after each reset or change."""
+    seen: list[tuple[str, str]] = []
+
+    def look() -> None:
+        model = w.model
+        for r in range(model.rowCount()):
+            s = model.summary(r)
+            if s is not None and s.source is Source.JUMPSELLER:
+                seen.append((s.id, str(model.data(model.index(r, Column.NEEDS_ACTION)))))
+
+    w.model.modelReset.connect(look)
+    w.model.dataChanged.connect(lambda *_: look())
+    return seen
+
+
+def _slow_first_sync(qtbot, qrun, tmp_path: Path, shapes: set[str], *, until):
+    """(orders with an invoice, every Needs action text seen during the sync, the texts after)."""
+    sb = Sandbox(seed=4, orders=30, invoices=2, stores=1, sellers=1, rate_limits=False, shapes=shapes)
     sb.start()
     desk = make_desk(sb, tmp_path / "data", sync_on_start=False)
     w = desk.window
@@ -355,25 +368,16 @@ def test_while_the_first_sync_runs_unread_orders_say_checking_never_create_invoi
         qtbot.waitExposed(w)
         store = sb.stores[0].login
         invoiced = {str(oid) for oid, docs in sb.truth_documents(store).items() if docs}
-        sb.inject("jumpseller", "latency", delay=0.3)  # every request slow: the documents come late
-        seen: list[tuple[str, str]] = []
-
-        def look() -> None:
-            model = w.model
-            for r in range(model.rowCount()):
-                s = model.summary(r)
-                if s is not None and s.source is Source.JUMPSELLER:
-                    seen.append((s.id, str(model.data(model.index(r, Column.NEEDS_ACTION)))))
-
-        w.model.modelReset.connect(look)
-        w.model.dataChanged.connect(lambda *_: look())
+        sb.inject("jumpseller", "latency", delay=0.3)  # every request slow: the sync takes seconds
+        seen = _watch_needs_action(w)
         with qtbot.waitSignal(w.controller.syncFinished, timeout=60_000):
             w.start_sync()
-            qtbot.waitUntil(lambda: any(text == "Checking…" for _i, text in seen), timeout=30_000)
+            qtbot.waitUntil(lambda: until(seen), timeout=30_000)  # seen while the sync still runs
             sb.clear_faults("jumpseller")
-        assert not [i for i, text in seen if i in invoiced and text == "Create invoice"]
-        look()
-        assert "Checking…" not in {text for _i, text in seen[-w.model.rowCount():]}
+        final = [(s.id, str(w.model.data(w.model.index(r, Column.NEEDS_ACTION))))
+                 for r in range(w.model.rowCount())
+                 if (s := w.model.summary(r)) is not None and s.source is Source.JUMPSELLER]
+        return invoiced, seen, final
     finally:
         qrun(w.shutdown())
         qrun(desk.services.aclose())
@@ -381,6 +385,33 @@ def test_while_the_first_sync_runs_unread_orders_say_checking_never_create_invoi
         desk.cache.close()
         w.deleteLater()
         sb.stop()
+
+
+def test_during_the_first_sync_an_invoiced_order_never_offers_create_invoice(
+    qtbot, qrun, tmp_path: Path
+) -> None:
+    """The listing of documents is read before the orders are stored: each order reaches the
+    list with its invoice already known, so an invoiced order never offers another."""
+    invoiced, seen, final = _slow_first_sync(qtbot, qrun, tmp_path, set(), until=bool)
+    assert invoiced and seen
+    assert not [i for i, text in seen + final if i in invoiced and text == "Create invoice"]
+    assert {i for i, _t in final} >= invoiced
+    assert "Checking…" not in {text for _i, text in final}
+
+
+def test_when_the_listing_is_refused_unread_orders_say_checking_while_the_sync_reads_them(
+    qtbot, qrun, tmp_path: Path
+) -> None:
+    """Without the listing, orders are stored before their documents are read one by one:
+    meanwhile they read "Checking…", never "Create invoice", and nothing is left so."""
+    invoiced, seen, final = _slow_first_sync(
+        qtbot, qrun, tmp_path, {"documents_listing_refused"},
+        until=lambda seen: any(text == "Checking…" for _i, text in seen))
+    assert invoiced
+    assert not [i for i, text in seen + final if i in invoiced and text == "Create invoice"]
+    assert len(final) == 30
+    assert "Checking…" not in {text for _i, text in final}
+    assert {i for i, text in final if text == "Create invoice"}.isdisjoint(invoiced)
 
 
 def test_an_order_not_checked_yet_reads_checking_while_a_sync_runs(qtbot, tmp_path: Path) -> None:
