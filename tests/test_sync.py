@@ -140,3 +140,27 @@ def test_recent_changes_are_seen_without_the_deep_check(quick_sandbox, tmp_path:
             if created and created >= recent_cutoff:
                 assert cached[str(o["id"])] == truth[store.login][str(o["id"])]
     arun(services.aclose())
+
+
+def test_half_a_utf16_pair_in_names_is_stored_as_a_replacement_character(
+    quick_sandbox, tmp_path: Path, arun
+) -> None:
+    """Names, notes and cities ending in a lone "\\ud800" escape (valid JSON, not valid Unicode):
+    the sync stores every record, with U+FFFD where the half pair was, and nothing breaks."""
+    sb = quick_sandbox
+    services, cache = wire(sb, tmp_path)
+    syncer = Syncer(services, cache)
+    for service in ("jumpseller", "marketplacer"):
+        sb.inject(service, "surrogate", rate=1.0)
+    results = arun(syncer.sync_all())
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert_converged(sb, cache)
+    customers = [r.summary.customer for r in cache.iter_all(Query())]
+    assert sum(c.endswith("\ufffd") for c in customers) > len(customers) // 4
+    assert not any("\ud800" in c for c in customers)
+    assert cache.count(Query(search="\ufffd")) > 0
+    assert cache.integrity_check() == "ok"
+    sb.clear_faults()
+    arun(syncer.sync_all(deep=True))
+    assert_converged(sb, cache)
+    arun(services.aclose())

@@ -732,3 +732,26 @@ def test_a_failed_page_or_an_early_stop_cancels_the_pages_in_flight(arun) -> Non
 
     arun(stop_early())
     assert cancelled == {3, 4}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 200_000 + b"]" * 200_000,  # nested past Python's recursion limit
+     b'{"a": ' * 50_000 + b"1" + b"}" * 50_000],
+)
+def test_an_answer_nested_too_deep_is_malformed_not_a_crash(body: bytes) -> None:
+    from invoicedesk.transport import decode_json
+
+    response = httpx.Response(200, content=body, request=httpx.Request("GET", "http://127.0.0.1/orders.json"))
+    with pytest.raises(MalformedResponseError, match="not complete or not valid JSON") as caught:
+        decode_json(response, service="Jumpseller", account="demo-store")
+    assert caught.value.endpoint == "/orders.json"
+
+
+def test_half_a_utf16_pair_becomes_a_replacement_character_and_whole_pairs_stay() -> None:
+    from invoicedesk.transport import decode_json
+
+    body = b'{"name\\udc01": ["Ana\\ud800", "\\ud83d\\ude00", "\\uDBFFx"], "n": 1}'
+    data = decode_json(httpx.Response(200, content=body))
+    assert data == {"name\ufffd": ["Ana\ufffd", "\U0001f600", "\ufffdx"], "n": 1}
+    assert json.dumps(data, ensure_ascii=False).encode()  # encodes: nothing lone is left

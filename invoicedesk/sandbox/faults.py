@@ -10,6 +10,9 @@ What each kind does to a request that it hits:
   intact, so only parsing fails).
 - ``drop``: the request IS performed; headers and part of the body are sent, then the
   connection is closed.
+- ``surrogate``: the request IS performed; every free-text field of the JSON answer (names,
+  notes, cities) ends in half a UTF-16 pair written as an escape (``\\ud800``): valid JSON,
+  not valid Unicode, as a service that cuts text by UTF-16 units sends it.
 - ``slow``: the request IS performed; the answer waits ``delay`` seconds (default 2.0), so a
   client with a shorter timeout cannot know the outcome.
 
@@ -28,7 +31,9 @@ from dataclasses import dataclass
 from random import Random
 from typing import Any
 
-KINDS = ("latency", "500", "503", "429", "html", "truncate", "drop", "slow")
+KINDS = ("latency", "500", "503", "429", "html", "truncate", "drop", "slow", "surrogate")
+#: The free-text fields the ``surrogate`` fault damages, in either service's answers.
+FREE_TEXT = frozenset({"name", "surname", "first_name", "last_name", "company", "note", "city"})
 SERVICES = ("jumpseller", "marketplacer", "invoicing")
 DEFAULT_DELAY = {"latency": 0.5, "slow": 2.0}
 
@@ -136,6 +141,23 @@ def _error_body(service: str, status: int) -> bytes:
     return json.dumps(body).encode()
 
 
+def _with_lone_surrogates(body: bytes) -> bytes:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+
+    def damage(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: (v + "\ud800" if k in FREE_TEXT and isinstance(v, str) else damage(v))
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [damage(v) for v in value]
+        return value
+
+    return json.dumps(damage(data), ensure_ascii=True).encode()
+
+
 async def _plain(send: Send, status: int, body: bytes, content_type: str,
                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
     headers = [(b"content-type", content_type.encode()),
@@ -180,6 +202,12 @@ class FaultGate:
                 await self.wait(fault.delay)
                 await send(start)
                 await send({"type": "http.response.body", "body": body, "more_body": False})
+            elif kind == "surrogate":
+                damaged = _with_lone_surrogates(body)
+                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(damaged)).encode()))
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": damaged, "more_body": False})
             elif kind == "truncate":
                 cut = body[: max(1, len(body) // 2)] if len(body) > 1 else b"{"
                 headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]

@@ -54,8 +54,10 @@ def decode_json(response: httpx.Response, *, service: str = "", account: str = "
             status=response.status_code,
         )
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(body)
+        if _SURROGATE_ESCAPE.search(body):
+            data = mend_surrogates(data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedResponseError(
             f"the service's answer is not complete or not valid JSON (HTTP {response.status_code}).",
             service=service,
@@ -63,6 +65,25 @@ def decode_json(response: httpx.Response, *, service: str = "", account: str = "
             endpoint=endpoint,
             status=response.status_code,
         ) from exc
+    return data
+
+
+# JSON may escape half of a UTF-16 pair ("\ud800") with no other half: valid JSON, not valid
+# Unicode. Python keeps it as a lone surrogate, which no UTF-8 encoder (SQLite's binding, a
+# log, the terminal) accepts. Only a body with such an escape is walked.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def mend_surrogates(value: Any) -> Any:
+    """``value`` with every lone UTF-16 surrogate in its strings (keys too) made U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [mend_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {mend_surrogates(k): mend_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _has_request(response: httpx.Response) -> bool:
