@@ -165,7 +165,9 @@ def record_key(summary: Summary) -> Key:
 
 
 def _search_text(*parts: str) -> str:
-    words = (p.strip().lower() for p in parts)
+    """The parts, lower-cased, each once (the billing email is mostly the customer's, a SKU
+    on several lines is one SKU): the trigram index and each search read it all."""
+    words = dict.fromkeys(p.strip().lower() for p in parts)
     return " ".join(w for w in words if w)
 
 
