@@ -136,6 +136,12 @@ class RecordsCache(CacheFile):
             synced_at=excluded.synced_at
     """
 
+    _UPSERT_JSON = _UPSERT.replace(
+        "VALUES (" + ", ".join("?" * 22) + ")",
+        "SELECT " + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(22))  # noqa: S608
+        + " FROM json_each(?) WHERE true",  # WHERE: SQLite's parser needs it before ON CONFLICT
+    )
+
     def upsert(
         self,
         records: Sequence[Order | Invoice],
@@ -183,8 +189,8 @@ class RecordsCache(CacheFile):
         for (src, acc), ids in by_key.items():
             for rid, flag in self._journal_flags(db, src, acc, ids).items():
                 flags[(src, acc, rid)] = flag
-        db.executemany(
-            self._UPSERT,
+        self._write_rows(
+            db,
             [
                 self._row_values(
                     r,
@@ -196,6 +202,37 @@ class RecordsCache(CacheFile):
                 for r, s in zip(records, summaries, strict=True)
             ],
         )
+
+    _json_rows = True
+    """Whether this SQLite has ``json_each`` (JSON1: built in since 3.38, in most builds before)."""
+
+    def _write_rows(self, db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Insert or update a page of rows in ONE statement: the page goes in as one JSON array.
+
+        ``executemany`` lets go of the GIL and takes it back for every row; while another
+        thread parses the next page (the sync's event loop), each take-back waits out Python's
+        switch interval, and a page of 100 rows took seconds instead of milliseconds (measured:
+        20,000 rows in 127 s beside a busy thread, 5 s alone). One statement lets go once.
+        """
+        if not rows:
+            return
+        text = self._rows_json(rows) if self._json_rows else None
+        if text is not None:
+            try:
+                db.execute(self._UPSERT_JSON, (text,))
+                return
+            except sqlite3.OperationalError as exc:
+                if "json_each" not in str(exc):
+                    raise
+                type(self)._json_rows = False  # an old SQLite without JSON1: one row at a time
+        db.executemany(self._UPSERT, rows)
+
+    @staticmethod
+    def _rows_json(rows: list[tuple[Any, ...]]) -> str | None:
+        try:
+            return json.dumps(rows, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except ValueError:  # a total too large for a float (inf): JSON cannot say it, SQLite can
+            return None
 
     def _with_known_documents(
         self, db: sqlite3.Connection, records: Sequence[Order | Invoice]
