@@ -141,6 +141,23 @@ def parse_amount(value: object) -> Decimal | None:
     """
     if value is None:
         return None
+    kind = type(value)
+    if kind is float or kind is int or (kind is str and len(value) <= 40):  # type: ignore[arg-type]
+        # A page repeats the same few amounts ("0.0", prices, tax rates): each read once.
+        return _parse_plain(kind, value)
+    return _parse_amount(value)
+
+
+@lru_cache(maxsize=8192)
+def _parse_plain(_kind: type, value: object) -> Decimal | None:
+    """:func:`_parse_amount`, cached by type and value (``1``, ``1.0`` and ``"1"`` apart).
+    A refused value raises each time: exceptions are never cached."""
+    return _parse_amount(value)
+
+
+def _parse_amount(value: object) -> Decimal | None:
+    if value is None:
+        return None
     if isinstance(value, bool):
         raise BadAmountError("true/false value")
     if isinstance(value, Decimal):
