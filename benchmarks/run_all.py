@@ -169,6 +169,21 @@ PARTS: dict[str, Callable[[bool], list[Row]]] = {
 }
 
 
+def machine_reference_ms() -> float:
+    """Best of five of a fixed pure-Python loop, in ms: how fast this shared machine runs now.
+
+    Printed before and after the benchmarks so two runs can be compared: the ms figures of
+    the list (search, sort, stall) move with it, one run to the next, by up to 2x here."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def table(rows: list[Row]) -> str:
     widths = [max(len(getattr(r, f)) for r in rows) for f in ("what", "figure", "target")]
     out = []
@@ -191,12 +206,16 @@ def main() -> int:
     unknown = [p for p in chosen if p not in PARTS]
     if unknown:
         parser.error(f"unknown part(s): {', '.join(unknown)}")
+    before = machine_reference_ms()
     rows: list[Row] = []
     for part in chosen:
         rows += PARTS[part](args.quick)
+    after = machine_reference_ms()
     print()
     print(f"InvoiceDesk figures{' (--quick: smaller sizes)' if args.quick else ''}:")
     print(table(rows))
+    print(f"machine speed: a fixed 2M-step Python loop took {before:.0f} ms before the benchmarks, "
+          f"{after:.0f} ms after (compare runs by it: the list's ms figures move with it)")
     return 0
 
 
