@@ -56,14 +56,6 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
-_RAW = 19
-"""Where the raw payload sits in a row of :meth:`RecordsCache._row_values`."""
-
-
-def _raw_text(raw: Any) -> str:
-    return json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
-
-
 class RecordsCache(CacheFile):
     """The records and sync state of an open cache file."""
 
@@ -122,9 +114,7 @@ class RecordsCache(CacheFile):
             summary.search_text,
             summary.problems_count,
             iso(getattr(record, "updated_at", None)),
-            # A payload object goes into the page's JSON as it is, and SQLite writes its text
-            # (json_extract of an object): encoded once, not once here and again, escaped, there.
-            raw if isinstance(raw, dict | list) else _raw_text(raw),
+            json.dumps(raw, separators=(",", ":"), ensure_ascii=False),
             documents,
             synced,
         )
@@ -227,9 +217,6 @@ class RecordsCache(CacheFile):
         if not rows:
             return
         text = self._rows_json(rows) if self._json_rows else None
-        if text is None:
-            rows = [(*r[:_RAW], r[_RAW] if isinstance(r[_RAW], str) else _raw_text(r[_RAW]), *r[_RAW + 1 :])
-                    for r in rows]
         if text is not None:
             try:
                 db.execute(self._UPSERT_JSON, (text,))
