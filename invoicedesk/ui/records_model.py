@@ -172,6 +172,8 @@ _KEY = KeyRole
 _TOTAL_COL = int(Column.TOTAL)
 _SOURCE_COL = int(Column.SOURCE)
 _NEEDS_COL = int(Column.NEEDS_ACTION)
+#: The roles some cell answers besides its text; the view's other questions get ``None`` at once.
+_CELL_ROLES = frozenset({_ALIGN, _DECORATION, _FONT, _TOOLTIP, _SORT, _USER, _KEY})
 _ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
@@ -625,43 +627,53 @@ class RecordsModel(QAbstractTableModel):
         return _ITEM_FLAGS if index.isValid() else _NO_FLAGS
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        # The view calls this hundreds of thousands of times while scrolling: plain int
-        # comparisons against module constants, display text first.
-        if not index.isValid():
-            return None
-        row = index.row()
-        col = index.column()
-        lines = self._lines
-        if row >= len(lines) or col >= _NCOLS:
-            return None
-        line = lines[row]
-        if line is None:
-            line = self._fill(row)
+        # The view asks seven roles of every cell it paints (a call from C++ into Python each,
+        # some microseconds): roles no cell has end at once, and the row is looked up only for
+        # the roles that read it. Plain int comparisons against module constants.
+        if role == _DISPLAY:
+            line = self._line_at(index)
             if line is None:
                 return None
-        if role == _DISPLAY:
             texts = line.texts
             if texts is None:
                 texts = line.texts = display_texts(line.summary, self._locale, syncing=self._syncing)
-            text = texts[col]
+            text = texts[index.column()]
             # A cell shows a few dozen characters; eliding a 10 MB name took seconds per paint.
             return text if len(text) <= _CELL_LIMIT else capped(text, _CELL_LIMIT)
+        if role not in _CELL_ROLES:
+            return None
         if role == _ALIGN:
-            return self._align_right if col == _TOTAL_COL else None
+            return self._align_right if index.column() == _TOTAL_COL else None
         if role == _DECORATION:
-            return self._icon(line.summary.source) if col == _SOURCE_COL else None
+            if index.column() != _SOURCE_COL:
+                return None
+            line = self._line_at(index)
+            return None if line is None else self._icon(line.summary.source)
         if role == _FONT:
-            return self._bold if col == _NEEDS_COL and line.summary.needs_action else None
+            if index.column() != _NEEDS_COL:
+                return None
+            line = self._line_at(index)
+            return self._bold if line is not None and line.summary.needs_action else None
+        line = self._line_at(index)
+        if line is None:
+            return None
         if role == _TOOLTIP:
-            tip = self._tooltip(line.summary, Column(col), self._syncing)
+            tip = self._tooltip(line.summary, Column(index.column()), self._syncing)
             return capped(tip, _CELL_LIMIT) if tip else tip
         if role == _SORT:
-            return self._sort_value(line.summary, Column(col))
+            return self._sort_value(line.summary, Column(index.column()))
         if role == _USER:
             return line.summary
-        if role == _KEY:
-            return record_key(line.summary)
-        return None
+        return record_key(line.summary)  # _KEY
+
+    def _line_at(self, index: AnyIndex) -> _Line | None:
+        """The loaded line of a valid cell (read now if its page was dropped), else ``None``."""
+        row = index.row()
+        lines = self._lines
+        if not 0 <= row < len(lines) or not 0 <= index.column() < _NCOLS:
+            return None
+        line = lines[row]
+        return line if line is not None else self._fill(row)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort in SQL: re-query from the top with the new ORDER BY (an index walk per column).
