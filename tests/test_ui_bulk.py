@@ -505,3 +505,31 @@ def test_one_question_per_single_action() -> None:
     assert question("invoice", s, "es_CL") == "Create an invoice for order 1001 (Ana Pérez, $12.990) at demo-store?"
     inv = Summary(Source.MARKETPLACER, "seller", "77", customer="Bo", total=Decimal("5"), currency="AUD")
     assert question("mark_ready", inv, "en_AU") == "Mark invoice 77 (Bo, $5.00) ready for collection at seller?"
+
+
+def test_the_end_of_a_sync_shows_rows_read_on_the_counting_thread(qtbot, qrun, tmp_path: Path) -> None:
+    """The list's new rows are read before the sync's end is shown, off the GUI thread: the
+    end only shows them, and the list holds every record the moment syncFinished arrives."""
+    sb = Sandbox(seed=6, orders=25, invoices=15, stores=1, sellers=1, rate_limits=False)
+    sb.start()
+    desk = make_desk(sb, tmp_path / "data", sync_on_start=False)
+    w = desk.window
+    reads_on_gui_thread: list[int] = []
+    real_refresh = w.model.refresh
+    w.model.refresh = lambda: (reads_on_gui_thread.append(1), real_refresh())[1]  # type: ignore[method-assign]
+    try:
+        w.show()
+        qtbot.waitExposed(w)
+        seen: list[int] = []
+        w.controller.syncFinished.connect(lambda _r: seen.append(w.model.rowCount()))
+        with qtbot.waitSignal(w.controller.syncFinished, timeout=60_000):
+            w.start_sync()
+        assert seen == [40]
+        assert reads_on_gui_thread == []
+    finally:
+        qrun(w.shutdown())
+        qrun(desk.services.aclose())
+        w.close()
+        desk.cache.close()
+        w.deleteLater()
+        sb.stop()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -124,6 +124,9 @@ class Controller(QObject):
         self._reads_open = asyncio.Event()
         self._reads_open.set()
         self.last_results: list[SyncResult] = []
+        #: Awaited after a sync, before ``syncFinished``: the window reads the list's new rows
+        #: on the counting thread here, so its handler only shows them. Never fails the sync.
+        self.before_finished: Callable[[], Awaitable[None]] | None = None
         self.team: TeamDB | None = None
         self.team_message = ""
         self._pulling = False
@@ -388,6 +391,11 @@ class Controller(QObject):
             self._set_state(r.account, r.ok, "Connected." if r.ok else (r.error or "Not reachable."))
         self.last_results = results
         self._after_sync(results)
+        if self.before_finished is not None:
+            try:
+                await self.before_finished()
+            except Exception:  # the handler then reads on the GUI thread, as it can
+                log.exception("reading the list ahead of the sync's end failed")
         self.accountsChanged.emit()
         self.syncFinished.emit(results)
         return results

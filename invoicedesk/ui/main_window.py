@@ -145,6 +145,7 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         self.settings = settings
         self.sync_on_start = sync_on_start
         self.controller = Controller(services, cache, syncer, actions, self)
+        self.controller.before_finished = self._read_list_ahead
         self.setObjectName("mainWindow")
         self.setWindowTitle(f"{APP_NAME} — Demo data" if demo else APP_NAME)
 

@@ -15,14 +15,14 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton, QWidget
 
-from invoicedesk.cache import Cache, CacheError
+from invoicedesk.cache import Cache, CacheError, Row
 from invoicedesk.errors import staff_words
 from invoicedesk.sync import SyncProgress, SyncResult
 from invoicedesk.ui.controller import AccountState, Controller
 from invoicedesk.ui.filter_bar import VIEW_CODES, FilterBar
 from invoicedesk.ui.message_bar import MessageBar
 from invoicedesk.ui.palette import tones
-from invoicedesk.ui.records_model import PAGE_SIZE, Key, RecordsModel
+from invoicedesk.ui.records_model import PAGE_SIZE, Key, RecordsModel, RefreshRead
 
 # While a sync runs, a list that is not full yet (a first sync) is re-read this often, so the
 # first records appear as they arrive. A full list stays put until the sync ends: rows do not
@@ -102,6 +102,7 @@ class SyncStatusMixin:
     _progress_timer: QTimer
     _view_generation: int
     _sync_failed: frozenset[str] = frozenset()  # the accounts "Could not sync" is about
+    _read_ahead: tuple[RefreshRead, list[Row] | None] | None = None
     cache: Cache
     filter_bar: FilterBar
 
@@ -214,6 +215,16 @@ class SyncStatusMixin:
 
             self.controller.spawn(refresh())
 
+    async def _read_list_ahead(self) -> None:
+        """Before the sync's end is shown: the list's rows read on the counting thread, so
+        the end only shows them (200 rows are ~8 ms of SQLite and Python on the GUI thread)."""
+        read = self.model.refresh_read()
+        try:
+            rows: list[Row] | None = await self.controller.read(read.run)
+        except CacheError:
+            rows = None  # the window's own read then says what failed
+        self._read_ahead = (read, rows)
+
     def _on_sync_finished(self, results: list[SyncResult]) -> None:
         self._live.stop()
         self._progress_timer.stop()
@@ -223,7 +234,9 @@ class SyncStatusMixin:
         self.sync_progress.setVisible(False)
         self.cancel_sync_button.setVisible(False)
         self.sync_label.setText("")
-        self.model.refresh()
+        ahead, self._read_ahead = self._read_ahead, None
+        if ahead is None or not self.model.apply_refresh(*ahead):
+            self.model.refresh()  # nothing read ahead, or the list changed since
         self._update_count()
         self._update_view_counts()
         if self._key is not None:
