@@ -147,18 +147,21 @@ def test_sync_state_round_trip(cache: Cache) -> None:
 
 def test_a_page_written_in_one_statement_equals_one_written_row_by_row(tmp_path: Path) -> None:
     """A page goes into SQLite as one JSON array (one statement); an SQLite without JSON1
-    writes it row by row. Both leave the same values of the same types in every column."""
+    writes it row by row. Both leave the same values of the same types in every column, a
+    name with a NUL byte included (json_extract would end it there: that page goes row by row)."""
     from invoicedesk.cache.records import RecordsCache
 
     records = [order(i, total=t, company="Díaz “Ltda”", email=f"ä{i}@example.com")
                for i, t in enumerate([10.0, 0.1, 123456789.99, 0.0, 7.5], start=1)]
     records += [invoice(100 + i, status=s) for i, s in enumerate(["paid", "sent", "ready"])]
+    nul = [order(60, company="Nul\x00l Byte")]
     tables = []
     for one_statement in (True, False):
         c = Cache.open(tmp_path / str(one_statement))
         try:
             c._json_rows = one_statement  # this SQLite has JSON1: say once that it has not
             c.upsert(records)
+            c.upsert(nul)
             db = sqlite3.connect(tmp_path / str(one_statement) / "cache.sqlite3")
             cols = [r[1] for r in db.execute("PRAGMA table_info(records)") if r[1] != "synced_at"]
             tables.append(db.execute(
@@ -167,5 +170,6 @@ def test_a_page_written_in_one_statement_equals_one_written_row_by_row(tmp_path:
         finally:
             c.close()
     assert RecordsCache._json_rows is True
-    assert len(tables[0]) == len(records)
+    assert len(tables[0]) == len(records) + 1
     assert tables[0] == tables[1]
+    assert any("nul\x00l byte" in str(v) for v in tables[0][-1])

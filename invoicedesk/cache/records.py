@@ -217,7 +217,9 @@ class RecordsCache(CacheFile):
         if not rows:
             return
         text = self._rows_json(rows) if self._json_rows else None
-        if text is not None:
+        # json_extract ends a string at an escaped NUL ("\u0000"): such a page, rare, goes
+        # row by row so a name with a NUL byte keeps every character.
+        if text is not None and "\\u0000" not in text:
             try:
                 db.execute(self._UPSERT_JSON, (text,))
                 return
