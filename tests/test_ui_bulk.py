@@ -32,7 +32,7 @@ from invoicedesk.cache import Cache, Query
 from invoicedesk.domain import Source, Summary, parse_order
 from invoicedesk.sandbox import Sandbox
 from invoicedesk.ui.records_model import Column, RecordsModel
-from tests.ui_helpers import Desk, answer, copy_cache, make_desk, sync_in_thread
+from tests.ui_helpers import Desk, answer, close_desk, copy_cache, make_desk, sync_in_thread
 
 SHOP = {"seed": 5, "orders": 90, "invoices": 30, "stores": 1, "sellers": 1, "rate_limits": False}
 WAIT = 20_000
@@ -67,19 +67,13 @@ def _open(qtbot, qrun, shop: Shop, folder: Path, **kw: Any) -> Desk:
     return desk
 
 
-def _close(qrun, desk: Desk) -> None:
-    qrun(desk.window.shutdown())
-    qrun(desk.services.aclose())
-    desk.window.close()
-    desk.cache.close()
-    desk.window.deleteLater()
 
 
 @pytest.fixture
 def desk(qtbot, qrun, shop: Shop, tmp_path: Path) -> Iterator[Desk]:
     d = _open(qtbot, qrun, shop, tmp_path / "data")
     yield d
-    _close(qrun, d)
+    close_desk(qrun, d)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -256,7 +250,7 @@ def test_dont_ask_again_skips_the_question_next_time(qtbot, qrun, shop: Shop, tm
         # Another kind still asks.
         assert w._asks("credit_note") and not w._asks("invoice")
     finally:
-        _close(qrun, desk)
+        close_desk(qrun, desk)
 
 
 def test_after_a_failed_try_create_invoice_asks_again_with_the_services_words(
@@ -287,7 +281,7 @@ def test_after_a_failed_try_create_invoice_asks_again_with_the_services_words(
         assert second.args[0].kind == "success"
         assert made_for(sb, login(desk), order) == 1
     finally:
-        _close(qrun, desk)
+        close_desk(qrun, desk)
 
 
 def test_invoice_all_pending_invoices_every_owed_order_once(qtbot, qrun, tmp_path: Path) -> None:
@@ -320,7 +314,7 @@ def test_invoice_all_pending_invoices_every_owed_order_once(qtbot, qrun, tmp_pat
         assert w.message_bar.text().startswith("Nothing to do:")
         assert all(made_for(sb, login(desk), i) == 1 for i in owed)
     finally:
-        _close(qrun, desk)
+        close_desk(qrun, desk)
         own.sandbox.stop()
 
 
@@ -379,11 +373,7 @@ def _slow_first_sync(qtbot, qrun, tmp_path: Path, shapes: set[str], *, until):
                  if (s := w.model.summary(r)) is not None and s.source is Source.JUMPSELLER]
         return invoiced, seen, final
     finally:
-        qrun(w.shutdown())
-        qrun(desk.services.aclose())
-        w.close()
-        desk.cache.close()
-        w.deleteLater()
+        close_desk(qrun, desk)
         sb.stop()
 
 
@@ -527,9 +517,5 @@ def test_the_end_of_a_sync_shows_rows_read_on_the_counting_thread(qtbot, qrun, t
         assert seen == [40]
         assert reads_on_gui_thread == []
     finally:
-        qrun(w.shutdown())
-        qrun(desk.services.aclose())
-        w.close()
-        desk.cache.close()
-        w.deleteLater()
+        close_desk(qrun, desk)
         sb.stop()

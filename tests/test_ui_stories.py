@@ -23,7 +23,7 @@ from invoicedesk.domain import Invoice, Order
 from invoicedesk.sandbox import Sandbox
 from invoicedesk.ui.controller import ActionReport
 from invoicedesk.ui.records_model import Column
-from tests.ui_helpers import Desk, answer, copy_cache, make_desk, sync_in_thread
+from tests.ui_helpers import Desk, answer, close_desk, copy_cache, make_desk, sync_in_thread
 
 SHOP = {"seed": 2, "orders": 45, "invoices": 40, "stores": 1, "sellers": 1, "rate_limits": False}
 WAIT = 15_000
@@ -66,12 +66,6 @@ def _open(qtbot, qrun, sb: Any, folder: Path, *, sync_on_start: bool, **kw: Any)
     return desk
 
 
-def _close(qrun, desk: Desk) -> None:
-    qrun(desk.window.shutdown())
-    qrun(desk.services.aclose())
-    desk.window.close()  # before the cache: a closing view may still ask its model for rows
-    desk.cache.close()
-    desk.window.deleteLater()
 
 
 @pytest.fixture
@@ -80,7 +74,7 @@ def desk(qtbot, qrun, shop: Shop, tmp_path: Path) -> Iterator[Desk]:
     d = _open(qtbot, qrun, shop.sandbox, copy_cache(shop.synced, tmp_path / "data"), sync_on_start=False)
     qrun(d.window.ready())
     yield d
-    _close(qrun, d)
+    close_desk(qrun, d)
 
 
 # ----------------------------------------------------------------------------- finding records
@@ -208,7 +202,7 @@ def test_staff_syncs_and_finds_an_order_by_the_customers_email(qtbot, qrun, tmp_
             current = w.table.selectionModel().currentIndex()
             assert w.model.summary(current.row()).id == str(target["id"])
         finally:
-            _close(qrun, desk)
+            close_desk(qrun, desk)
 
 
 def test_staff_creates_an_invoice_in_one_click_and_sees_its_link(qtbot, desk: Desk) -> None:
@@ -378,7 +372,7 @@ def test_offline_start_shows_the_cache_and_turns_network_actions_off(
         assert not w.mark_ready_action.isEnabled() and "cannot be reached" in w.mark_ready_action.toolTip()
         assert w.sync_action.isEnabled()  # trying again is always possible
     finally:
-        _close(qrun, desk)
+        close_desk(qrun, desk)
 
 
 def test_staff_cancels_a_slow_sync_and_keeps_what_arrived(qtbot, qrun, tmp_path: Path) -> None:
@@ -407,7 +401,7 @@ def test_staff_cancels_a_slow_sync_and_keeps_what_arrived(qtbot, qrun, tmp_path:
             assert again.args[0] and all(r.ok for r in again.args[0])
             assert desk.cache.count() > kept
         finally:
-            _close(qrun, desk)
+            close_desk(qrun, desk)
 
 
 def test_staff_copies_rows_and_exports_the_whole_view(qtbot, qrun, desk: Desk, tmp_path: Path) -> None:
@@ -456,7 +450,7 @@ def test_the_window_remembers_its_layout_and_sort(qtbot, qrun, shop: Shop, tmp_p
     first.window.table.sortByColumn(Column.TOTAL, Qt.SortOrder.AscendingOrder)
     first.window.splitter.setSizes([900, 380])
     first.window.close()
-    _close(qrun, first)
+    close_desk(qrun, first)
 
     second = _open(
         qtbot,
@@ -476,7 +470,7 @@ def test_the_window_remembers_its_layout_and_sort(qtbot, qrun, shop: Shop, tmp_p
         assert known == sorted(known)
         assert w.splitter.sizes()[0] > w.splitter.sizes()[1]
     finally:
-        _close(qrun, second)
+        close_desk(qrun, second)
 
 
 def test_an_invoice_made_just_before_a_crash_is_attached_when_the_window_starts(
@@ -509,7 +503,7 @@ def test_an_invoice_made_just_before_a_crash_is_attached_when_the_window_starts(
         assert row_text(desk, key, Column.INVOICE) == made.public_id
         assert desk.cache.journal(*key)[-1].state == "done"
     finally:
-        _close(qrun, desk)
+        close_desk(qrun, desk)
 
 
 def test_ctrl_i_creates_the_invoice_of_the_selected_order(qtbot, desk: Desk) -> None:
@@ -559,7 +553,7 @@ def test_auto_sync_follows_the_configured_interval(qtbot, qrun, shop: Shop, tmp_
             timer.timeout.emit()  # as if 15 minutes went by
         assert synced.args[0] and all(r.ok for r in synced.args[0])
     finally:
-        _close(qrun, desk)
+        close_desk(qrun, desk)
 
 
 # ----------------------------------------------------------------------------- never twice, never stuck
@@ -686,4 +680,4 @@ def test_esc_clears_the_search_then_returns_to_the_list_and_ctrl_q_quits(qtbot, 
         qtbot.keyClick(w.table, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda: not w.isVisible())
     finally:
-        _close(qrun, desk)
+        close_desk(qrun, desk)

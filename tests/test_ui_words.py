@@ -26,7 +26,7 @@ from invoicedesk.sync import SyncResult
 from invoicedesk.transport.policy import RequestPolicy, RetryConfig
 from invoicedesk.ui.details.links import admin_link
 from invoicedesk.ui.filter_bar import VIEWS
-from tests.ui_helpers import Desk, answer, copy_cache, make_desk, sync_in_thread
+from tests.ui_helpers import Desk, answer, close_desk, copy_cache, make_desk, sync_in_thread
 
 SHOP = {"seed": 3, "orders": 40, "invoices": 40, "stores": 1, "sellers": 1, "rate_limits": False}
 WAIT = 20_000
@@ -42,12 +42,6 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]
     sb.stop()
 
 
-def _close(qrun, desk: Desk) -> None:
-    qrun(desk.window.shutdown())
-    qrun(desk.services.aclose())
-    desk.window.close()
-    desk.cache.close()
-    desk.window.deleteLater()
 
 
 @pytest.fixture
@@ -61,7 +55,7 @@ def desk(qtbot, qrun, shop: tuple[Any, Path], tmp_path: Path) -> Iterator[Desk]:
     qrun(d.window.ready())
     yield d
     sb.clear_faults()
-    _close(qrun, d)
+    close_desk(qrun, d)
 
 
 def _ids(desk: Desk, source: str, account: str) -> list[str]:
