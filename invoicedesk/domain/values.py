@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from invoicedesk.errors import MalformedResponseError
@@ -240,7 +241,12 @@ _DELIVERY_TYPES = _table(
 def _lookup(table: dict[str, str], value: object) -> str | None:
     if not isinstance(value, str):
         return None
-    return table.get(_norm(value))
+    # Statuses and delivery types repeat on every record of a page: each spelling is
+    # normalised once (short words only; a long one is a data error, normalised each time).
+    return table.get(_norm_cached(value) if len(value) <= 64 else _norm(value))
+
+
+_norm_cached = lru_cache(maxsize=1024)(_norm)
 
 
 def order_status(value: object) -> str:
