@@ -29,7 +29,15 @@ from invoicedesk.needs import INVOICE_OWED, INVOICE_REFUSED, label
 from invoicedesk.paths import data_dir, describe_file_error, describe_folder_error, log_dir
 from invoicedesk.services import Services
 from invoicedesk.sync import Syncer, SyncProgress
-from invoicedesk.sync_feed import progress_line, read_feed, results_line, yield_to_the_window
+from invoicedesk.sync_fanout import stop_with_parent, sync_in_processes
+from invoicedesk.sync_fanout import wanted as fan_out_wanted
+from invoicedesk.sync_feed import (
+    progress_line,
+    read_feed,
+    results_line,
+    stopped_line,
+    yield_to_the_window,
+)
 from invoicedesk.team.db import TeamDB
 from invoicedesk.team.share import leased_sync, pull
 from invoicedesk.textsafe import has_unsafe, terminal_safe
@@ -178,6 +186,7 @@ def main(argv: Sequence[str], *, secrets: SecretSource | None = None, config: Co
     _quiet_logging()
     try:
         if getattr(args, "feed", False):
+            stop_with_parent()
             yield_to_the_window()
             config, secrets = read_feed(sys.stdin.buffer)
         cfg = config if config is not None else load_config(args.config)
@@ -352,7 +361,7 @@ async def _network(
         for done in [] if getattr(args, "feed", False) else await actions.resume():
             print(f"{done.account} {done.record_id}: {done.message}", file=sys.stderr)
         if args.command == "sync":
-            return await _sync(args, cfg, services, cache, team)
+            return await _sync(args, cfg, secrets, services, cache, team, folder)
         if args.command == "invoice":
             return await _invoice(args, cfg, actions, cache)
         if args.command == "check":
@@ -381,6 +390,8 @@ async def _network(
         raise AssertionError(args.command)
     except InvoiceDeskError as exc:
         _err(str(exc))
+        if getattr(args, "feed", False):
+            print(stopped_line(str(exc), cache=isinstance(exc, CacheError)), flush=True)
         return EXIT_USAGE if isinstance(exc, ActionRefusedError) else EXIT_FAILED
     finally:
         await services.aclose()
@@ -449,7 +460,13 @@ def _account(cfg: Config, name: str | None, source: str) -> str:
 
 
 async def _sync(
-    args: argparse.Namespace, cfg: Config, services: Services, cache: Cache, team: TeamDB | None
+    args: argparse.Namespace,
+    cfg: Config,
+    secrets: SecretSource,
+    services: Services,
+    cache: Cache,
+    team: TeamDB | None,
+    folder: Path,
 ) -> int:
     accounts = [cfg.account(args.account)] if args.account else list(cfg.accounts)
     if not accounts:
@@ -472,6 +489,10 @@ async def _sync(
         results = await leased_sync(
             team, Syncer(services, cache), accounts, progress=progress, full=args.full,
             deep=args.deep, skipped=skipped,
+        )
+    elif fan_out_wanted(accounts):
+        results = await sync_in_processes(
+            cfg, secrets, folder, accounts, progress=progress, full=args.full, deep=args.deep
         )
     else:
         results = await Syncer(services, cache).sync_all(

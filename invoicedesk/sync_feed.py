@@ -18,7 +18,9 @@ and asks to be unlocked keeps the child waiting, never the window. Environment v
 named by the accounts reach the child as they are, and win there as everywhere.
 
 Out: one JSON object per line on stdout, ``{"progress": {...}}`` while it runs and one
-``{"results": [...]}`` at the end. Errors stay one line each on stderr.
+``{"results": [...]}`` at the end. Errors stay one line each on stderr; an error that stops
+the whole sync (a full disk, a damaged cache) is also ``{"stopped": {"cache": bool,
+"message": ...}}`` on stdout, for a parent that must say it once (``sync_fanout``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import json
 import os
 import sys
 import tomllib
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import IO, Any
 
 from invoicedesk.config import (
@@ -113,7 +115,19 @@ def results_line(results: list[SyncResult]) -> str:
     return json.dumps({"results": [asdict(r) for r in results]})
 
 
-def parse_line(line: str | bytes) -> SyncProgress | list[SyncResult] | None:
+@dataclass(frozen=True)
+class Stopped:
+    """The child's sync stopped as a whole; ``cache``: because of the cache (disk, damage)."""
+
+    message: str
+    cache: bool
+
+
+def stopped_line(message: str, *, cache: bool) -> str:
+    return json.dumps({"stopped": {"message": message, "cache": cache}})
+
+
+def parse_line(line: str | bytes) -> SyncProgress | list[SyncResult] | Stopped | None:
     """One line of the child's stdout; ``None`` for anything that is not ours."""
     try:
         data: Any = json.loads(line)
@@ -126,6 +140,9 @@ def parse_line(line: str | bytes) -> SyncProgress | list[SyncResult] | None:
             return SyncProgress(**data["progress"])
         if "results" in data:
             return [SyncResult(**r) for r in data["results"]]
+        if "stopped" in data:
+            stop = data["stopped"]
+            return Stopped(str(stop["message"]), stop.get("cache") is True)
     except TypeError:
         return None
     return None

@@ -1,0 +1,123 @@
+"""A sync of both services runs a process per service (real processes, real HTTP, one cache file)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from invoicedesk.sandbox import Sandbox
+from tests.cli_helpers import cli_env, invoicedesk_cmd, run_cli, write_config
+
+
+@pytest.fixture
+def shop(tmp_path: Path):
+    sb = Sandbox(seed=41, orders=120, invoices=90, stores=1, sellers=1, rate_limits=False)
+    sb.start()
+    config, secrets = write_config(sb, tmp_path)
+    yield sb, cli_env(tmp_path / "data", secrets, config)
+    sb.stop()
+
+
+def _sync_children(parent: int) -> list[int]:
+    """Pids of ``invoicedesk sync --feed`` processes whose parent is ``parent``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"--feed" in cmdline and b"sync" in cmdline:
+            found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _listed(env: dict[str, str]) -> dict[str, int]:
+    rows = json.loads(run_cli(env, "list", "--json").stdout)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["source"]] = counts.get(r["source"], 0) + 1
+    return counts
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table in /proc")
+def test_each_service_syncs_in_its_own_process_and_a_killed_sync_leaves_none_running(shop) -> None:
+    sb, env = shop
+    for service in ("jumpseller", "marketplacer"):
+        # Every answer comes 8 s late: the children wait on the network, printing nothing,
+        # so only the parent's death (not a broken pipe at the next line) can end them.
+        sb.inject(service, "slow", delay=8.0)
+    proc = subprocess.Popen(invoicedesk_cmd("sync"), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        children: list[int] = []
+        while time.monotonic() < deadline and len(children) < 2:
+            children = _sync_children(proc.pid)
+            time.sleep(0.05)
+        assert len(children) == 2, "one sync process per service"
+        time.sleep(1.0)  # their first requests are out
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 4  # well before the 8 s answers
+        while time.monotonic() < deadline and any(_alive(c) for c in children):
+            time.sleep(0.05)
+        assert not any(_alive(c) for c in children), "the children end with their parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    sb.clear_faults()
+    done = run_cli(env, "sync")
+    assert done.returncode == 0, done.stderr
+    store, seller = sb.stores[0].login, sb.sellers[0].name
+    assert _listed(env) == {"jumpseller": len(sb.truth_orders(store)),
+                            "marketplacer": len(sb.truth_invoices(seller))}
+    lines = [line for line in done.stderr.splitlines() if " records, " in line]
+    assert sorted(line.split(":")[0] for line in lines) == sorted([store, seller])
+
+
+def test_a_service_that_fails_is_named_and_the_other_is_synced(shop) -> None:
+    sb, env = shop
+    sb.inject("marketplacer", "500", rate=1.0)
+    done = run_cli(env, "sync")
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("invoicedesk: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"invoicedesk: {sb.sellers[0].name}: "), done.stderr
+    assert "Traceback" not in done.stderr
+    assert _listed(env) == {"jumpseller": len(sb.truth_orders(sb.stores[0].login))}
+
+
+def test_one_process_when_asked(shop, tmp_path: Path) -> None:
+    """INVOICEDESK_SYNC_PROCESSES=0 keeps every account in one process, with the same result."""
+    sb, env = shop
+    env = {**env, "INVOICEDESK_SYNC_PROCESSES": "0"}
+    sb.inject("jumpseller", "latency", delay=0.2)
+    proc = subprocess.Popen(invoicedesk_cmd("sync"), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    seen: set[int] = set()
+    while proc.poll() is None:
+        seen.update(_sync_children(proc.pid))
+        time.sleep(0.05)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    assert not seen
+    store, seller = sb.stores[0].login, sb.sellers[0].name
+    assert _listed(env) == {"jumpseller": len(sb.truth_orders(store)),
+                            "marketplacer": len(sb.truth_invoices(seller))}
