@@ -29,7 +29,7 @@ from pathlib import Path
 from invoicedesk.cache import CacheError
 from invoicedesk.config import Account, Config, SecretSource
 from invoicedesk.sync import SyncProgress, SyncResult
-from invoicedesk.sync_feed import Stopped, feed, parse_line
+from invoicedesk.sync_feed import Stopped, feed, invoicedesk_command, parse_line
 from invoicedesk.textsafe import one_line
 
 #: Set in a child's environment: the pid of the parent it must not outlive.
@@ -53,12 +53,6 @@ def groups_by_service(accounts: Sequence[Account]) -> list[list[Account]]:
 def wanted(accounts: Sequence[Account]) -> bool:
     """Whether these accounts sync in processes of their own (two services or more)."""
     return os.environ.get(PROCESSES_ENV, "1") != "0" and len(groups_by_service(accounts)) > 1
-
-
-def _command(*args: str) -> list[str]:
-    if getattr(sys, "frozen", False):  # the frozen app is its own command line
-        return [sys.executable, *args]
-    return [sys.executable, "-m", "invoicedesk", *args]
 
 
 async def sync_in_processes(
@@ -106,8 +100,10 @@ async def _child(
     args = ["sync", "--feed", *(["--full"] if full else []), *(["--deep"] if deep else [])]
     env = {**os.environ, "INVOICEDESK_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
            PARENT_ENV: str(os.getpid())}
+    program, arguments = invoicedesk_command(*args)
     proc = await asyncio.create_subprocess_exec(
-        *_command(*args),
+        program,
+        *arguments,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -85,6 +85,13 @@ def read_feed(stream: IO[bytes]) -> tuple[Config, SecretSource]:
     return config, (KeyringSecrets() if keyring else StaticSecrets(secrets))
 
 
+def invoicedesk_command(*args: str) -> tuple[str, list[str]]:
+    """How to start ``invoicedesk <args>`` as a child: the frozen app is its own command line."""
+    if getattr(sys, "frozen", False):
+        return sys.executable, list(args)
+    return sys.executable, ["-m", "invoicedesk", *args]
+
+
 #: How much lower the window's sync runs than the window (POSIX nice steps).
 BACKGROUND_NICE = 10
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,19 +18,12 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment
 
 from invoicedesk.config import Config, SecretSource
 from invoicedesk.sync import SyncProgress, SyncResult
-from invoicedesk.sync_feed import feed, parse_line
+from invoicedesk.sync_feed import feed, invoicedesk_command, parse_line
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_MS = 3000
 KILLED_WAIT_MS = 1000  # a killed child is gone in milliseconds; this only reaps it
-
-
-def sync_command(*args: str) -> tuple[str, list[str]]:
-    """How to start ``invoicedesk <args>``: the frozen app is its own command line."""
-    if getattr(sys, "frozen", False):
-        return sys.executable, list(args)
-    return sys.executable, ["-m", "invoicedesk", *args]
 
 
 class SyncProcess(QObject):
@@ -92,7 +84,7 @@ class SyncProcess(QObject):
         proc.readyReadStandardError.connect(read_err)
         proc.finished.connect(finished)
         proc.errorOccurred.connect(failed)
-        program, args = sync_command("sync", "--feed", *(["--deep"] if deep else []))
+        program, args = invoicedesk_command("sync", "--feed", *(["--deep"] if deep else []))
         proc.start(program, args)
         proc.write(feed(self._config, self._secrets))
         proc.closeWriteChannel()

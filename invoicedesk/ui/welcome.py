@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from invoicedesk import APP_NAME
+from invoicedesk.sync_feed import invoicedesk_command
 from invoicedesk.ui.palette import is_dark, themed_icon
-from invoicedesk.ui.sync_process import sync_command
 
 DEMO_START_MS = 8000  # about how long the demo takes to show its window
 COLUMN_WIDTH = 600  # a comfortable line length for the words; the page centres it
@@ -132,7 +132,7 @@ class WelcomePage(QWidget):
 
 def demo_command() -> tuple[str, list[str]]:
     """How to start the demo: this same program (or frozen app) with ``--demo``."""
-    return sync_command("--demo")
+    return invoicedesk_command("--demo")
 
 
 def start_demo_process() -> bool:
