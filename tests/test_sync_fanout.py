@@ -6,13 +6,13 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from invoicedesk.sandbox import Sandbox
 from tests.cli_helpers import cli_env, invoicedesk_cmd, run_cli, write_config
+from tests.core_helpers import wait_until
 
 
 @pytest.fixture
@@ -67,19 +67,14 @@ def test_each_service_syncs_in_its_own_process_and_a_killed_sync_leaves_none_run
     proc = subprocess.Popen(invoicedesk_cmd("sync"), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        children: list[int] = []
-        while time.monotonic() < deadline and len(children) < 2:
-            children = _sync_children(proc.pid)
-            time.sleep(0.05)
-        assert len(children) == 2, "one sync process per service"
-        time.sleep(1.0)  # their first requests are out
+        assert wait_until(lambda: len(_sync_children(proc.pid)) == 2, timeout=60), "a process per service"
+        children = _sync_children(proc.pid)
+        # Both children's first requests are out: they now wait on the network.
+        assert wait_until(lambda: sb.requests("jumpseller") and sb.requests("marketplacer"), timeout=30)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        deadline = time.monotonic() + 4  # well before the 8 s answers
-        while time.monotonic() < deadline and any(_alive(c) for c in children):
-            time.sleep(0.05)
-        assert not any(_alive(c) for c in children), "the children end with their parent"
+        assert wait_until(lambda: not any(_alive(c) for c in children), timeout=4), (
+            "the children end with their parent, well before the 8 s answers")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -109,15 +104,14 @@ def test_one_process_when_asked(shop, tmp_path: Path) -> None:
     """INVOICEDESK_SYNC_PROCESSES=0 keeps every account in one process, with the same result."""
     sb, env = shop
     env = {**env, "INVOICEDESK_SYNC_PROCESSES": "0"}
-    sb.inject("jumpseller", "latency", delay=0.2)
+    sb.inject("jumpseller", "slow", count=1, delay=3.0)  # the sync is under way for a while
     proc = subprocess.Popen(invoicedesk_cmd("sync"), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    seen: set[int] = set()
-    while proc.poll() is None:
-        seen.update(_sync_children(proc.pid))
-        time.sleep(0.05)
-    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
-    assert not seen
+    # Both services are being read: a child per service would exist by now.
+    assert wait_until(lambda: sb.requests("jumpseller") and sb.requests("marketplacer"), timeout=60)
+    assert _sync_children(proc.pid) == []
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
     store, seller = sb.stores[0].login, sb.sellers[0].name
     assert _listed(env) == {"jumpseller": len(sb.truth_orders(store)),
                             "marketplacer": len(sb.truth_invoices(seller))}

@@ -19,6 +19,7 @@ from invoicedesk.errors import ConfigError
 from invoicedesk.sync import SyncProgress, SyncResult
 from invoicedesk.sync_feed import feed, parse_line, progress_line, read_feed, results_line
 from tests.cli_helpers import invoicedesk_cmd
+from tests.core_helpers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,7 +139,6 @@ def test_sync_feed_streams_progress_and_results_and_fills_the_cache(sandbox, tmp
 def test_the_sync_child_runs_below_the_window_priority(tmp_path: Path) -> None:
     """The child lowers its own priority before it reads its feed: on two cores, parsing and
     storing a big first sync must leave the window a core whenever it has something to paint."""
-    import time
 
     from invoicedesk.sync_feed import BACKGROUND_NICE
 
@@ -151,14 +151,14 @@ def test_the_sync_child_runs_below_the_window_priority(tmp_path: Path) -> None:
     try:
         mine = os.getpriority(os.PRIO_PROCESS, 0)
         wanted = min(mine + BACKGROUND_NICE, 19)
-        deadline = time.monotonic() + 60
-        seen = mine
-        while time.monotonic() < deadline and child.poll() is None:
-            seen = os.getpriority(os.PRIO_PROCESS, child.pid)
-            if seen == wanted:
-                break
-            time.sleep(0.05)
-        assert seen == wanted, f"the sync child runs at nice {seen}, the window at {mine}"
+        seen = [mine]
+
+        def lowered() -> bool:
+            seen[0] = os.getpriority(os.PRIO_PROCESS, child.pid)
+            return seen[0] == wanted or child.poll() is not None
+
+        wait_until(lowered, timeout=60)
+        assert seen[0] == wanted, f"the sync child runs at nice {seen[0]}, the window at {mine}"
     finally:
         _out, err = child.communicate(b"", timeout=60)
     assert child.returncode != 0 and b"Traceback" not in err  # an empty feed is one clear error
