@@ -297,3 +297,74 @@ def test_a_large_list_scrolls_end_to_end_and_the_process_exits_cleanly(tmp_path:
     fields = dict(part.split("=") for part in proc.stdout.split())
     assert int(fields["rows"]) == int(fields["total"]) >= 20_000
     assert int(fields["data_calls"]) >= 200_000, proc.stdout
+
+
+def test_the_lists_own_delegate_paints_the_same_pixels_as_qts(qtbot, qrun, tmp_path: Path) -> None:
+    """The list fills each cell's style option in one call (``RecordsDelegate``) instead of Qt
+    asking the model seven roles: what staff see must not change. Rendered both ways, pixel
+    for pixel: service icons, right-aligned totals, the bold "Needs action", a selected row,
+    a name with a line break, one past the cell's character cap, and no amount."""
+    import copy
+    import json
+
+    from PySide6.QtWidgets import QStyledItemDelegate
+
+    from invoicedesk.actions import Actions
+    from invoicedesk.config import Config, JumpsellerAccount, MarketplacerAccount, StaticSecrets
+    from invoicedesk.domain import parse_invoice_document, parse_order
+    from invoicedesk.services import Services
+    from invoicedesk.sync import Syncer
+    from invoicedesk.ui.main_window import MainWindow
+    from invoicedesk.ui.records_model import RecordsDelegate
+    from tests.fixtures import FIXTURES
+
+    body = json.loads((FIXTURES / "jumpseller" / "order-1026-docs-example.json").read_text())
+    names = ["Ana Pérez", "Two\nlines", "Long " + "y" * 400, "Zoë O'Brien", "李小龍", "Søren Ægir"]
+    orders = []
+    for i, name in enumerate(names):
+        odd = copy.deepcopy(body)
+        odd["order"]["id"] = 2000 + i
+        odd["order"]["customer"]["fullname"] = name
+        if i == 3:
+            odd["order"].pop("total", None)
+        orders.append(parse_order(odd, account="demo-store"))
+    show = json.loads((FIXTURES / "marketplacer" / "invoice_show_200.json").read_text())["payload"]
+    invoice = parse_invoice_document(show, account="demo-seller", currency="AUD")
+    cache = Cache.open(tmp_path)
+    cache.upsert(orders, documents_known=True)
+    cache.upsert([invoice])
+    dead = "http://127.0.0.1:9"  # nobody listens: the list is drawn from the cache alone
+    config = Config(
+        jumpseller=(JumpsellerAccount(name="demo-store", login="demo-store", api_url=dead + "/jumpseller/v1"),),
+        marketplacer=(MarketplacerAccount(name="demo-seller", api_url=dead + "/marketplacer", currency="AUD"),),
+    )
+    services = Services(config, StaticSecrets(), tmp_path)
+    window = MainWindow(services, cache, Syncer(services, cache), Actions(services, cache), sync_on_start=False)
+    qtbot.addWidget(window)
+    window.resize(1900, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        table = window.table
+        assert table.isVisible()
+        hidden = [c.name for c in Column if table.isColumnHidden(c)]
+        assert not hidden, hidden
+        assert isinstance(table.itemDelegate(), RecordsDelegate)
+        model = window.model
+        qtbot.waitUntil(lambda: model.rowCount() == len(names) + 1)
+        needs = [model.data(model.index(r, Column.NEEDS_ACTION)) for r in range(model.rowCount())]
+        assert any(needs), "a row that needs action (bold) is on screen"
+        sources = {model.data(model.index(r, Column.SOURCE)) for r in range(model.rowCount())}
+        assert sources == {"Jumpseller", "Marketplacer"}
+        table.selectRow(2)
+
+        ours = table.viewport().grab().toImage()
+        ours.save("/tmp/probe/ours.png")
+        table.setItemDelegate(QStyledItemDelegate(table))
+        qts = table.viewport().grab().toImage()
+        assert not ours.isNull() and ours.size() == qts.size()
+        assert ours == qts
+    finally:
+        qrun(window.shutdown())
+        qrun(services.aclose())
+        cache.close()

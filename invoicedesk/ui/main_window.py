@@ -28,6 +28,7 @@ from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDesktopServices,
+    QFont,
     QFontMetrics,
     QKeyEvent,
     QKeySequence,
@@ -71,6 +72,7 @@ from invoicedesk.ui.records_model import (
     Column,
     Key,
     ListHeader,
+    RecordsDelegate,
     RecordsModel,
     money_locale,
     record_key,
@@ -324,6 +326,11 @@ class MainWindow(SyncStatusMixin, RecordActionsMixin, CopyExportMixin, LinksMixi
         self.table.setHorizontalHeader(ListHeader(self.table))  # sort arrows as staff read them
         self.table.setAccessibleName("Orders and invoices")
         self.table.setModel(self.model)
+        self.table.setItemDelegate(RecordsDelegate(self.model, self.table))
+        # Latin names and numbers need no OpenType shaping; scripts that do still get it.
+        list_font = self.table.font()
+        list_font.setStyleStrategy(QFont.StyleStrategy.PreferNoShaping)
+        self.table.setFont(list_font)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)

@@ -26,8 +26,8 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFont, QIcon
-from PySide6.QtWidgets import QHeaderView, QStyleOptionHeader
+from PySide6.QtGui import QFont, QFontMetrics, QIcon
+from PySide6.QtWidgets import QHeaderView, QStyledItemDelegate, QStyleOptionHeader, QStyleOptionViewItem
 
 from invoicedesk.cache import Cache, CacheError, Query, Row
 from invoicedesk.domain import (
@@ -176,6 +176,90 @@ _NEEDS_COL = int(Column.NEEDS_ACTION)
 _CELL_ROLES = frozenset({_ALIGN, _DECORATION, _FONT, _TOOLTIP, _SORT, _USER, _KEY})
 _ITEM_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
+
+
+_Feature = QStyleOptionViewItem.ViewItemFeature
+
+
+class RecordsDelegate(QStyledItemDelegate):
+    """Paints the list's cells from the model's rows with one call into Python per cell.
+
+    Qt's own delegate asks the model seven roles of every cell it paints, each a call from C++
+    into Python (a 1920 px list is ~360 cells, ~2,500 calls a paint). This one fills the style
+    option from the row directly, as :meth:`QStyledItemDelegate.initStyleOption` would from
+    those roles: the text (line breaks shown as Qt shows them), the total's right alignment,
+    the service icon and the bold "Needs action". The pixels are the same. Indexes of another
+    model, or cells whose row is not readable, go the usual way.
+    """
+
+    def __init__(self, model: RecordsModel, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._model = model
+        # The view hands features as an enum; combining enums in Python costs a microsecond.
+        self._with_text: dict[Any, Any] = {}
+        self._with_icon: dict[Any, Any] = {}
+        self._font_in: QFont | None = None
+        self._bold = QFont()
+        self._bold_metrics: QFontMetrics | None = None
+        self._icon_sizes: dict[Source, Any] = {}
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        model = self._model
+        if index.model() is not model:
+            super().initStyleOption(option, index)
+            return
+        row = index.row()
+        col = index.column()
+        lines = model._lines
+        line = lines[row] if 0 <= row < len(lines) else None
+        if line is None:
+            line = model._line(row)
+            if line is None or not 0 <= col < _NCOLS:
+                super().initStyleOption(option, index)
+                return
+        texts = line.texts
+        if texts is None:
+            texts = line.texts = display_texts(line.summary, model._locale, syncing=model._syncing)
+        text = texts[col]
+        if len(text) > _CELL_LIMIT:
+            text = capped(text, _CELL_LIMIT)
+        if "\n" in text:  # as Qt's delegate shows a line break on one line
+            text = text.replace("\n", "\u2028")
+        option.text = text
+        features = option.features
+        table = self._with_text
+        if col == _SOURCE_COL:
+            source = line.summary.source
+            icon = model._icon(source)
+            if icon is not None:
+                option.icon = icon
+                size = self._icon_sizes.get(source)
+                if size is None:
+                    size = self._icon_sizes[source] = icon.actualSize(option.decorationSize)
+                option.decorationSize = size
+                table = self._with_icon
+        elif col == _TOTAL_COL:
+            option.displayAlignment = model._align_right
+        elif col == _NEEDS_COL and line.summary.needs_action:
+            self._set_bold(option)
+        combined = table.get(features)
+        if combined is None:
+            extra = _Feature.HasDisplay
+            if table is self._with_icon:
+                extra |= _Feature.HasDecoration
+            combined = table[features] = features | extra
+        option.features = combined
+
+    def _set_bold(self, option: QStyleOptionViewItem) -> None:
+        font = option.font
+        if font != self._font_in or self._bold_metrics is None:
+            # As Qt resolves a cell's font role against the view's font. (``option.font`` is
+            # the option's own member, gone with the option: kept as a copy.)
+            self._font_in = QFont(font)
+            self._bold = self._model._bold.resolve(font)
+            self._bold_metrics = QFontMetrics(self._bold)
+        option.font = self._bold
+        option.fontMetrics = self._bold_metrics
 
 
 class ListHeader(QHeaderView):
