@@ -43,6 +43,7 @@ from decimal import (
 )
 from functools import lru_cache, reduce
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 
 from invoicedesk.errors import InvoiceDeskError
@@ -252,6 +253,13 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP, context=MONEY_CONTEXT)
 
 
+@lru_cache(maxsize=32)
+def _babel_locale(name: str) -> Locale:
+    """Babel parses a locale name on every call it is given one (a third of a list cell's
+    formatting): parsed once per name. An unknown name raises here, as Babel would."""
+    return Locale.parse(name)
+
+
 def format_money(amount: Decimal | None, currency: str, locale: str = "en_US") -> str:
     """``amount`` as staff read it: "$1,234.50", "CLP 12.990" style, per Babel's locale data.
 
@@ -274,6 +282,6 @@ def format_money(amount: Decimal | None, currency: str, locale: str = "en_US") -
         # Babel rounds again in the thread's own context (28 digits by default, or whatever
         # this thread was given): hand it ours for the call.
         with localcontext(MONEY_CONTEXT):
-            return str(format_currency(rounded, code, locale=locale, currency_digits=True))
+            return str(format_currency(rounded, code, locale=_babel_locale(locale), currency_digits=True))
     except Exception:  # unknown locale, or anything Babel trips on: never fail to show a number
         return f"{code} {rounded:,}"
