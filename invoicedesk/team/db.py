@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import socket
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -114,7 +113,7 @@ def _pid_alive(pid: int) -> bool:
 
 def new_desk_id(kind: str = "") -> str:
     """This process's name in the team: host, pid and a random part (pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}{'/' + kind if kind else ''}"
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}{'/' + kind if kind else ''}"
 
 
 def _entry(r: Sequence[Any]) -> JournalEntry:
