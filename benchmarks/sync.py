@@ -7,7 +7,7 @@ its own process.
     .venv/bin/python benchmarks/sync.py [--orders 10000] [--invoices 10000] [--first-only] [--json]
 
 The store's first sync runs twice: alone (each in a fresh data folder), and beside the
-seller's, in one process, as staff's Sync button runs them. Here the sandbox answers on the
+seller's, a process per service, as staff's Sync button runs them. Here the sandbox answers on the
 same two cores, so beside the seller the client runs short of CPU, which a shop's
 machine talking to the real services does not.
 

@@ -21,14 +21,14 @@ from invoicedesk import APP_NAME, __version__, export
 from invoicedesk.actions import ActionOutcome, ActionRefusedError, Actions
 from invoicedesk.cache import Cache, CacheError, Query
 from invoicedesk.commands import COMMANDS, is_command  # noqa: F401 - cli.is_command is public
-from invoicedesk.config import Config, KeyringSecrets, SecretSource, load_config
+from invoicedesk.config import Account, Config, KeyringSecrets, SecretSource, load_config
 from invoicedesk.errors import InvoiceDeskError
 from invoicedesk.journal import Journal, TeamJournal, UnavailableJournal
 from invoicedesk.logs import setup_logging
 from invoicedesk.needs import INVOICE_OWED, INVOICE_REFUSED, label
 from invoicedesk.paths import data_dir, describe_file_error, describe_folder_error, log_dir
 from invoicedesk.services import Services
-from invoicedesk.sync import Syncer, SyncProgress
+from invoicedesk.sync import Syncer, SyncProgress, SyncResult
 from invoicedesk.sync_fanout import stop_with_parent, sync_in_processes
 from invoicedesk.sync_fanout import wanted as fan_out_wanted
 from invoicedesk.sync_feed import (
@@ -478,6 +478,14 @@ async def _sync(
         def progress(p: SyncProgress) -> None:
             print(progress_line(p), flush=True)
 
+    async def sync_accounts(chosen: Sequence[Account]) -> list[SyncResult]:
+        if fan_out_wanted(chosen):  # a store and a seller: a process each
+            return await sync_in_processes(
+                cfg, secrets, folder, chosen, progress=progress, full=args.full, deep=args.deep
+            )
+        syncer = Syncer(services, cache)
+        return await syncer.sync_all(chosen, progress=progress, full=args.full, deep=args.deep)
+
     if team is not None:
 
         def skipped(account: str, desk: str) -> None:
@@ -486,18 +494,10 @@ async def _sync(
                 file=sys.stderr,
             )
 
-        results = await leased_sync(
-            team, Syncer(services, cache), accounts, progress=progress, full=args.full,
-            deep=args.deep, skipped=skipped,
-        )
-    elif fan_out_wanted(accounts):
-        results = await sync_in_processes(
-            cfg, secrets, folder, accounts, progress=progress, full=args.full, deep=args.deep
-        )
+        # This desk leases, renews, pushes and releases; the syncing may fan out all the same.
+        results = await leased_sync(team, cache, accounts, sync_accounts, skipped=skipped)
     else:
-        results = await Syncer(services, cache).sync_all(
-            accounts, progress=progress, full=args.full, deep=args.deep
-        )
+        results = await sync_accounts(accounts)
     if args.feed:
         print(results_line(results), flush=True)
     failed = 0

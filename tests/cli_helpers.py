@@ -57,3 +57,20 @@ def invoicedesk_cmd(*args: str) -> list[str]:
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(invoicedesk_cmd(*args), env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def sync_children(parent: int) -> list[int]:
+    """Pids of ``invoicedesk sync --feed`` processes whose parent is ``parent``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"--feed" in cmdline and b"sync" in cmdline:
+            found.append(int(entry))
+    return found

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from invoicedesk.sandbox import Sandbox
-from tests.cli_helpers import cli_env, invoicedesk_cmd, run_cli, write_config
+from tests.cli_helpers import cli_env, invoicedesk_cmd, run_cli, sync_children, write_config
 from tests.core_helpers import wait_until
 
 
@@ -22,23 +21,6 @@ def shop(tmp_path: Path):
     config, secrets = write_config(sb, tmp_path)
     yield sb, cli_env(tmp_path / "data", secrets, config)
     sb.stop()
-
-
-def _sync_children(parent: int) -> list[int]:
-    """Pids of ``invoicedesk sync --feed`` processes whose parent is ``parent``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"--feed" in cmdline and b"sync" in cmdline:
-            found.append(int(entry))
-    return found
 
 
 def _alive(pid: int) -> bool:
@@ -67,8 +49,8 @@ def test_each_service_syncs_in_its_own_process_and_a_killed_sync_leaves_none_run
     proc = subprocess.Popen(invoicedesk_cmd("sync"), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_until(lambda: len(_sync_children(proc.pid)) == 2, timeout=60), "a process per service"
-        children = _sync_children(proc.pid)
+        assert wait_until(lambda: len(sync_children(proc.pid)) == 2, timeout=60), "a process per service"
+        children = sync_children(proc.pid)
         # Both children's first requests are out: they now wait on the network.
         assert wait_until(lambda: sb.requests("jumpseller") and sb.requests("marketplacer"), timeout=30)
         proc.send_signal(signal.SIGKILL)
@@ -109,7 +91,7 @@ def test_one_process_when_asked(shop, tmp_path: Path) -> None:
                             stderr=subprocess.PIPE, text=True)
     # Both services are being read: a child per service would exist by now.
     assert wait_until(lambda: sb.requests("jumpseller") and sb.requests("marketplacer"), timeout=60)
-    assert _sync_children(proc.pid) == []
+    assert sync_children(proc.pid) == []
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     store, seller = sb.stores[0].login, sb.sellers[0].name

@@ -13,7 +13,7 @@ import pytest
 from invoicedesk.config import parse_config
 from invoicedesk.errors import ConfigError
 from invoicedesk.sandbox import Sandbox
-from tests.cli_helpers import cli_env, invoicedesk_cmd, run_cli, write_config
+from tests.cli_helpers import cli_env, invoicedesk_cmd, run_cli, sync_children, write_config
 from tests.core_helpers import wait_until
 from tests.pg_helpers import PASSWORD, PostgresServer, server_bin
 from tests.store_helpers import issued, paid_orders
@@ -202,6 +202,38 @@ def test_two_desks_syncing_one_store_spend_one_sync(team: Team) -> None:
     # The desk that skipped sees every record all the same.
     count = {name: len(json.loads(run_cli(env, "list", "--json").stdout)) for name, env in (("a", a), ("b", b))}
     assert count["a"] == count["b"] > 0
+
+
+@needs_postgres
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table in /proc")
+def test_a_team_desk_syncs_each_service_in_its_own_process_and_shares_both(team: Team) -> None:
+    """In team mode too, a store and a seller sync in a process each: this desk holds both
+    leases while its children sync, then pushes what they stored. A desk that never synced
+    lists every record of both services, from the team database; no lease is left held."""
+    a, b = team.desk("a"), team.desk("b")
+    for service in ("jumpseller", "marketplacer"):
+        team.sb.inject(service, "latency", rate=1.0, delay=0.3)  # the children live a while
+    proc = subprocess.Popen(invoicedesk_cmd("sync"), env=a, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: len(sync_children(proc.pid)) == 2, timeout=60), "a process per service"
+        _out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    team.sb.clear_faults()
+    assert proc.returncode == 0, err
+    assert "being synced by" not in err
+    synced = json.loads(run_cli(a, "list", "--json").stdout)
+    by_source = {s: sum(1 for r in synced if r["source"] == s) for s in ("jumpseller", "marketplacer")}
+    assert by_source["jumpseller"] > 0 and by_source["marketplacer"] > 0, by_source
+    shared = json.loads(run_cli(b, "list", "--json").stdout)  # b pulls before it lists
+    assert sorted((r["source"], r["account"], r["id"]) for r in shared) == sorted(
+        (r["source"], r["account"], r["id"]) for r in synced
+    )
+    status = run_cli(b, "team", "status")
+    assert status.returncode == 0, status.stderr
+    assert "none: no desk is syncing right now" in status.stdout, status.stdout
 
 
 @needs_postgres

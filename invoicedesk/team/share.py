@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from invoicedesk.cache import Cache, SyncState
 from invoicedesk.config import Account
 from invoicedesk.domain import Key
-from invoicedesk.sync import Syncer, SyncProgress, SyncResult
+from invoicedesk.sync import SyncResult
 from invoicedesk.team.db import TeamDB
 
 log = logging.getLogger(__name__)
@@ -58,17 +58,23 @@ async def push(team: TeamDB, cache: Cache, keys: Sequence[Key]) -> None:
         await team.push_records(cache.record_rows(keys[start : start + 500]))
 
 
+SyncAccounts = Callable[[list[Account]], Awaitable[list[SyncResult]]]
+"""Syncs the accounts it is given into this desk's cache (in this process, or a process per
+service) and returns their results."""
+
+
 async def leased_sync(
     team: TeamDB,
-    syncer: Syncer,
+    cache: Cache,
     accounts: Sequence[Account],
+    sync: SyncAccounts,
     *,
-    progress: Callable[[SyncProgress], None] | None = None,
-    full: bool = False,
-    deep: bool = False,
     skipped: Callable[[str, str], None] | None = None,
 ) -> list[SyncResult]:
-    """Sync the accounts this desk can lease; push what changed; release the leases."""
+    """Sync the accounts this desk can lease; push what changed; release the leases.
+
+    The leases are taken, renewed, pushed and released here, whoever syncs: a process per
+    service writes into the same cache, and its results name what it changed."""
     mine: list[Account] = []
     for acc in accounts:
         holder = await team.take_lease(acc.name)
@@ -87,10 +93,10 @@ async def leased_sync(
 
     renewing = asyncio.ensure_future(renew())
     try:
-        results = await syncer.sync_all(mine, progress=progress, full=full, deep=deep)
+        results = await sync(mine)
         for r in results:
             keys: list[Key] = [(r.source, r.account, rid) for rid in r.changed_ids]
-            await push(team, syncer.cache, keys)
+            await push(team, cache, keys)
         return results
     finally:
         renewing.cancel()
