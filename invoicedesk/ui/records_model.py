@@ -210,21 +210,12 @@ class RecordsDelegate(QStyledItemDelegate):
         if index.model() is not model:
             super().initStyleOption(option, index)
             return
-        row = index.row()
-        col = index.column()
-        lines = model._lines
-        line = lines[row] if 0 <= row < len(lines) else None
+        line = model._line_at(index)
         if line is None:
-            line = model._line(row)
-            if line is None or not 0 <= col < _NCOLS:
-                super().initStyleOption(option, index)
-                return
-        texts = line.texts
-        if texts is None:
-            texts = line.texts = display_texts(line.summary, model._locale, syncing=model._syncing)
-        text = texts[col]
-        if len(text) > _CELL_LIMIT:
-            text = capped(text, _CELL_LIMIT)
+            super().initStyleOption(option, index)
+            return
+        col = index.column()
+        text = model._cell_text(line, col)
         if "\n" in text:  # as Qt's delegate shows a line break on one line
             text = text.replace("\n", "\u2028")
         option.text = text
@@ -718,14 +709,7 @@ class RecordsModel(QAbstractTableModel):
         # the roles that read it. Plain int comparisons against module constants.
         if role == _DISPLAY:
             line = self._line_at(index)
-            if line is None:
-                return None
-            texts = line.texts
-            if texts is None:
-                texts = line.texts = display_texts(line.summary, self._locale, syncing=self._syncing)
-            text = texts[index.column()]
-            # A cell shows a few dozen characters; eliding a 10 MB name took seconds per paint.
-            return text if len(text) <= _CELL_LIMIT else capped(text, _CELL_LIMIT)
+            return None if line is None else self._cell_text(line, index.column())
         if role not in _CELL_ROLES:
             return None
         if role == _ALIGN:
@@ -751,6 +735,15 @@ class RecordsModel(QAbstractTableModel):
         if role == _USER:
             return line.summary
         return record_key(line.summary)  # _KEY
+
+    def _cell_text(self, line: _Line, col: int) -> str:
+        """What a cell shows: the row's text for the column, formatted once per row."""
+        texts = line.texts
+        if texts is None:
+            texts = line.texts = display_texts(line.summary, self._locale, syncing=self._syncing)
+        text = texts[col]
+        # A cell shows a few dozen characters; eliding a 10 MB name took seconds per paint.
+        return text if len(text) <= _CELL_LIMIT else capped(text, _CELL_LIMIT)
 
     def _line_at(self, index: AnyIndex) -> _Line | None:
         """The loaded line of a valid cell (read now if its page was dropped), else ``None``."""
