@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -34,6 +33,7 @@ from invoicedesk.errors import (
     RejectedError,
 )
 from invoicedesk.transport import RetryConfig, make_http_client
+from tests.core_helpers import wait_until
 from tests.fixtures import FIXTURES
 
 T = TypeVar("T")
@@ -302,10 +302,7 @@ def recorder() -> Iterator[tuple[Recorder, str]]:
                                        lifespan="off"))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    assert wait_until(lambda: uv.started, timeout=10), "the recording server did not start"
     port = uv.servers[0].sockets[0].getsockname()[1]
     yield app, f"http://127.0.0.1:{port}/invoices"
     uv.should_exit = True
