@@ -198,7 +198,7 @@ class SyncStatusMixin:
 
     def _live_refresh(self) -> None:
         """While a sync fills a short list, re-read it once a second: on the counting thread
-        (its own connection), so the GUI thread only shows the rows (reading 200 rows is
+        (its own connection), so the GUI thread only shows the rows (reading 200 rows was
         ~8 ms of Python and SQLite; with the repaint it went past one frame)."""
         if self._live_dirty and self.model.loaded_count() < PAGE_SIZE and not self.model.canFetchMore():
             self._live_dirty = False
@@ -217,7 +217,8 @@ class SyncStatusMixin:
 
     async def _read_list_ahead(self) -> None:
         """Before the sync's end is shown: the list's rows read on the counting thread, so
-        the end only shows them (200 rows are ~8 ms of SQLite and Python on the GUI thread)."""
+        the end only shows them (a list scrolled a few pages deep is thousands of rows to re-read:
+        ~40 µs each of SQLite and Python, kept off the GUI thread)."""
         read = self.model.refresh_read()
         try:
             rows: list[Row] | None = await self.controller.read(read.run)
